@@ -1,0 +1,5 @@
+"""``python -m mergekit``."""
+
+from mergekit.cli import main
+
+main()

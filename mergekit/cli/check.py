@@ -1,0 +1,43 @@
+"""`mergekit check`."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from mergekit.check import run_check
+from mergekit.cli.base import main
+from mergekit.cli.options import config_option, today_option, workspace
+from mergekit.errors import Severity
+
+
+@main.command()
+@config_option
+@today_option
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON for machines.")
+def check(config: Path | None, today: datetime | None, as_json: bool) -> None:
+    """Read the workbooks and list every problem, grouped, with the cell to fix.
+
+    Exit status 1 when there are errors (other commands will not run until they are fixed),
+    0 when there are only warnings or none.
+    """
+    ws = workspace(config, today, quiet=as_json)
+    report = run_check(ws.settings, ws.calendar, ws.today)
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        files = f"{ws.settings.files.tracking} and {ws.settings.files.transfer_list}"
+        click.echo(f"Checking {files} for {ws.today:%A %d/%m/%Y}")
+        for title, problems in report.grouped():
+            click.echo(f"\n{title} ({len(problems)})")
+            for p in problems:
+                label = "error  " if p.severity is Severity.ERROR else "warning"
+                colour = "red" if p.severity is Severity.ERROR else "yellow"
+                click.echo(f"  {click.style(label, fg=colour)} {p}")
+        click.echo("")
+        click.secho(report.summary(), fg="green" if report.ok else "red", bold=True)
+    if not report.ok:
+        raise SystemExit(1)

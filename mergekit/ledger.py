@@ -1,0 +1,370 @@
+"""The ledger: an SQLite file recording everything mergekit did, so nothing is done twice.
+
+What is kept:
+
+* ``runs``: each command that changed something (when, for which school day, which folder);
+* ``actions``: an action carried out for a pupil, unique per (UPN, action, stage) where the
+  stage says which occurrence it is (a date for day-1 contact, the academic year for a letter,
+  the first day of an absence run for the CME steps, the start of an alert's episode);
+* ``documents``: files made for an action, with their SHA-256;
+* ``messages``: every email with its fixed Message-ID and state
+  (queued, sending, sent, failed, unknown);
+* ``writes``: cells written into the transfer list.
+
+Every change is one transaction, so a crash leaves the ledger as it was before or after the
+change, never half-way. A ledger written by a newer mergekit is refused rather than misread.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from mergekit.errors import LedgerError
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    today TEXT NOT NULL,
+    command TEXT NOT NULL,
+    folder TEXT NOT NULL DEFAULT '',
+    version TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS actions (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    upn TEXT NOT NULL,
+    action TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    academic_year TEXT NOT NULL,
+    day TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    evidence TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL,
+    UNIQUE (upn, action, stage)
+);
+CREATE INDEX IF NOT EXISTS actions_upn ON actions(upn);
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY,
+    action_id INTEGER REFERENCES actions(id),
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    upn TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_upn ON documents(upn);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    action_id INTEGER REFERENCES actions(id),
+    upn TEXT NOT NULL,
+    message_id TEXT NOT NULL UNIQUE,
+    dedupe_key TEXT NOT NULL UNIQUE,
+    recipients TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    attachments TEXT NOT NULL DEFAULT '[]',
+    eml_path TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'failed', 'unknown')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT '',
+    queued_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    sent_at TEXT
+);
+CREATE INDEX IF NOT EXISTS messages_upn ON messages(upn);
+CREATE TABLE IF NOT EXISTS writes (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER REFERENCES runs(id),
+    upn TEXT NOT NULL,
+    file TEXT NOT NULL,
+    sheet TEXT NOT NULL,
+    cell TEXT NOT NULL,
+    field TEXT NOT NULL,
+    old_value TEXT NOT NULL DEFAULT '',
+    new_value TEXT NOT NULL,
+    written_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS writes_upn ON writes(upn);
+"""
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRecord:
+    id: int
+    run_id: int
+    upn: str
+    action: str
+    stage: str
+    academic_year: str
+    day: date
+    reason: str
+    evidence: dict[str, Any]
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryLine:
+    """One line of ``mergekit history``: something that happened for a pupil."""
+
+    when: str  # ISO timestamp or date
+    what: str  # action / document / message / write
+    detail: str
+
+
+class Ledger:
+    """Open with :meth:`open`; use as a context manager so the connection is closed."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> Ledger:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as e:
+            raise LedgerError(
+                f"{path}: not a mergekit ledger ({e}) - point [files] ledger at "
+                "another file, or restore the ledger from a backup"
+            ) from e
+        if version > SCHEMA_VERSION:
+            conn.close()
+            raise LedgerError(
+                f"{path}: this ledger was written by a newer mergekit (schema {version}, this "
+                f"version knows {SCHEMA_VERSION}) - upgrade mergekit (pip install -U mergekit)"
+            )
+        if version < SCHEMA_VERSION:
+            with _tx(conn):
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        return cls(conn, path)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All writes inside happen together or not at all."""
+        with _tx(self.conn):
+            yield self.conn
+
+    # -- runs ------------------------------------------------------------------------------
+
+    def start_run(self, command: str, today: date, folder: Path | str = "") -> int:
+        from mergekit import __version__
+
+        with self.transaction() as c:
+            cur = c.execute(
+                "INSERT INTO runs (started_at, today, command, folder, version) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (_now(), today.isoformat(), command, str(folder), __version__),
+            )
+            return int(cur.lastrowid or 0)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def record_action(
+        self,
+        run_id: int,
+        upn: str,
+        action: str,
+        stage: str,
+        academic_year: str,
+        day: date,
+        reason: str = "",
+        evidence: dict[str, Any] | None = None,
+    ) -> int:
+        """Record an action as done; returns its id (the existing id if already recorded)."""
+        with self.transaction() as c:
+            row = c.execute(
+                "SELECT id FROM actions WHERE upn=? AND action=? AND stage=?", (upn, action, stage)
+            ).fetchone()
+            if row:
+                return int(row["id"])
+            cur = c.execute(
+                "INSERT INTO actions (run_id, upn, action, stage, academic_year, day, reason, "
+                "evidence, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    upn,
+                    action,
+                    stage,
+                    academic_year,
+                    day.isoformat(),
+                    reason,
+                    json.dumps(evidence or {}, default=str),
+                    _now(),
+                ),
+            )
+            return int(cur.lastrowid or 0)
+
+    def actions(self, upn: str | None = None, action: str | None = None) -> list[ActionRecord]:
+        sql = "SELECT * FROM actions WHERE 1=1"
+        args: list[Any] = []
+        if upn:
+            sql += " AND upn = ?"
+            args.append(upn)
+        if action:
+            sql += " AND action = ?"
+            args.append(action)
+        sql += " ORDER BY day, id"
+        return [
+            ActionRecord(
+                r["id"],
+                r["run_id"],
+                r["upn"],
+                r["action"],
+                r["stage"],
+                r["academic_year"],
+                date.fromisoformat(r["day"]),
+                r["reason"],
+                json.loads(r["evidence"]),
+                r["created_at"],
+            )
+            for r in self.conn.execute(sql, args)
+        ]
+
+    def done_keys(self) -> set[tuple[str, str, str]]:
+        """(upn, action, stage) of every action already carried out."""
+        return {
+            (r[0], r[1], r[2]) for r in self.conn.execute("SELECT upn, action, stage FROM actions")
+        }
+
+    # -- documents -------------------------------------------------------------------------
+
+    def record_document(
+        self,
+        run_id: int,
+        upn: str,
+        kind: str,
+        path: Path | str,
+        sha256: str,
+        action_id: int | None = None,
+    ) -> int:
+        with self.transaction() as c:
+            cur = c.execute(
+                "INSERT INTO documents (action_id, run_id, upn, kind, path, sha256, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (action_id, run_id, upn, kind, str(path), sha256, _now()),
+            )
+            return int(cur.lastrowid or 0)
+
+    # -- transfer-list writes --------------------------------------------------------------
+
+    def record_writes(
+        self,
+        run_id: int | None,
+        upn: str,
+        file: str,
+        sheet: str,
+        cells: Sequence[tuple[str, str, str, str]],
+    ) -> None:
+        """cells: (cell, field, old value, new value), recorded together."""
+        now = _now()
+        with self.transaction() as c:
+            c.executemany(
+                "INSERT INTO writes (run_id, upn, file, sheet, cell, field, old_value, "
+                "new_value, written_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (run_id, upn, file, sheet, cell, fld, old, new, now)
+                    for cell, fld, old, new in cells
+                ],
+            )
+
+    # -- history ---------------------------------------------------------------------------
+
+    def history(self, upn: str) -> list[HistoryLine]:
+        """Everything recorded for one pupil, oldest first."""
+        lines: list[HistoryLine] = []
+        for a in self.actions(upn):
+            lines.append(
+                HistoryLine(
+                    a.created_at,
+                    a.action,
+                    f"{a.reason} (school day {a.day:%d/%m/%Y}, stage {a.stage})",
+                )
+            )
+        for r in self.conn.execute("SELECT * FROM documents WHERE upn=? ORDER BY id", (upn,)):
+            lines.append(
+                HistoryLine(
+                    r["created_at"],
+                    f"document ({r['kind']})",
+                    f"{r['path']} sha256 {r['sha256'][:12]}",
+                )
+            )
+        for r in self.conn.execute("SELECT * FROM messages WHERE upn=? ORDER BY id", (upn,)):
+            to = ", ".join(json.loads(r["recipients"]))
+            when = r["sent_at"] or r["updated_at"]
+            err = f" ({r['last_error']})" if r["last_error"] and r["state"] != "sent" else ""
+            lines.append(
+                HistoryLine(
+                    when, f"email {r['state']}", f"to {to}: {r['subject']} <{r['message_id']}>{err}"
+                )
+            )
+        for r in self.conn.execute("SELECT * FROM writes WHERE upn=? ORDER BY id", (upn,)):
+            old = f" (was {r['old_value']!r})" if r["old_value"] else ""
+            lines.append(
+                HistoryLine(
+                    r["written_at"],
+                    "transfer list",
+                    f"{r['file']} {r['sheet']}!{r['cell']} {r['field']} = {r['new_value']!r}{old}",
+                )
+            )
+        return sorted(lines, key=lambda h: h.when)
+
+    def pupils_with_history(self) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT upn FROM actions UNION SELECT upn FROM messages UNION SELECT upn FROM writes "
+            "ORDER BY upn"
+        )
+        return [r[0] for r in rows]
+
+
+@contextmanager
+def _tx(conn: sqlite3.Connection) -> Iterator[None]:
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as e:
+        raise LedgerError(
+            f"the ledger is busy or read-only ({e}) - is another mergekit "
+            "running? Try again in a moment"
+        ) from e
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    else:
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as e:
+            raise LedgerError(f"could not save to the ledger ({e})") from e

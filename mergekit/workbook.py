@@ -1,0 +1,867 @@
+"""From the school's tracking workbook and transfer list to the model, collecting every problem.
+
+Sheets are recognised by their header row (anywhere in the first 10 rows) whatever they are
+called; ``[sheets]`` and ``[columns]`` in mergekit.toml override. A bad cell never stops the
+read: it becomes a :class:`~mergekit.errors.Problem` naming file, sheet, cell and column, and
+the rest of the workbook is still read so staff can fix everything in one go.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from mergekit import values as v
+from mergekit.columns import SHEETS, TRACKING_SHEETS, Field, Kind, SheetSpec
+from mergekit.config import ACTIONS, Settings
+from mergekit.errors import Problem, Severity, WorkbookError, error, warning
+from mergekit.model import (
+    FLAG_NAMES,
+    Address,
+    AttendanceSummary,
+    Contact,
+    ContactLogEntry,
+    DayMarks,
+    Event,
+    EventKind,
+    Leaver,
+    LetterRecord,
+    Person,
+    Pupil,
+    SchoolData,
+    Source,
+)
+from mergekit.sheets import (
+    HeaderMatch,
+    RawSheet,
+    column_letter,
+    find_header,
+    lock_file,
+    partial_header,
+    read_workbook,
+    suggest_header,
+)
+
+# Parsers by field kind. Each takes the raw cell and returns the value or raises BadValue.
+_PARSERS: dict[Kind, Callable[[object], object]] = {
+    Kind.TEXT: v.text,
+    Kind.ID: v.text,
+    Kind.UPN: v.parse_upn,
+    Kind.DATE: v.parse_date,
+    Kind.INT: v.parse_int,
+    Kind.YEAR: v.parse_year,
+    Kind.FLAG: v.parse_flag,
+    Kind.PERCENT: v.parse_percent,
+    Kind.PHONE: v.parse_phone,
+}
+
+
+@dataclass
+class ReadResult:
+    data: SchoolData
+    problems: list[Problem] = field(default_factory=list)
+    sheets_found: dict[str, str] = field(default_factory=dict)  # kind -> sheet name
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity is Severity.WARNING]
+
+
+class _Rows:
+    """Reads the data rows under one recognised header, parsing and locating every cell."""
+
+    def __init__(
+        self, file: str, spec: SheetSpec, match: HeaderMatch, problems: list[Problem]
+    ) -> None:
+        self.file = file
+        self.spec = spec
+        self.match = match
+        self.problems = problems
+        self.sheet = match.sheet.name
+        self._fields = {f.name: f for f in spec.fields}
+        self.row_problem = False
+
+    def __iter__(self) -> Iterator[tuple[int, list[object]]]:
+        rows = self.match.sheet.rows
+        for i in range(self.match.header_row + 1, len(rows)):
+            row = rows[i]
+            if all(v.is_blank(c) for c in row):
+                continue
+            self.row_problem = False
+            yield self.match.excel_row(i), row
+
+    def has(self, name: str) -> bool:
+        return name in self.match.columns
+
+    def raw(self, row: list[object], name: str) -> object:
+        col = self.match.columns.get(name)
+        if col is None or col >= len(row):
+            return None
+        return row[col]
+
+    def get(self, excel_row: int, row: list[object], name: str, default: object = None) -> object:
+        """The parsed value of a field, or ``default`` (blank cell, missing column, bad value:
+        the last also records a problem)."""
+        raw = self.raw(row, name)
+        if v.is_blank(raw):
+            return default
+        f = self._fields[name]
+        try:
+            return _PARSERS[f.kind](raw)
+        except v.BadValue as bad:
+            self.bad(excel_row, name, bad.message, bad.hint)
+            return default
+
+    def text(self, excel_row: int, row: list[object], name: str) -> str:
+        raw = self.raw(row, name)
+        return "" if raw is None else v.text(raw)
+
+    def bad(
+        self,
+        excel_row: int,
+        name: str,
+        message: str,
+        hint: str = "",
+        severity: Severity = Severity.ERROR,
+    ) -> None:
+        self.row_problem = True
+        self.problems.append(
+            Problem(
+                severity,
+                message,
+                file=self.file,
+                sheet=self.sheet,
+                cell=self.cell(excel_row, name),
+                column=self.header(name),
+                hint=hint,
+                group=self.spec.name,
+            )
+        )
+
+    def cell(self, excel_row: int, name: str) -> str:
+        col = self.match.columns.get(name)
+        return f"{column_letter(col)}{excel_row}" if col is not None else f"row {excel_row}"
+
+    def header(self, name: str) -> str:
+        col = self.match.columns.get(name)
+        if col is None:
+            return self._fields[name].label
+        return self.match.headers[col] or self._fields[name].label
+
+    def source(self, excel_row: int) -> Source:
+        return Source(self.file, self.sheet, excel_row)
+
+    def address(self, excel_row: int, row: list[object]) -> Address:
+        parts = [self.text(excel_row, row, f"address_{i}") for i in range(1, 5)]
+        postcode = self.text(excel_row, row, "postcode").upper()
+        lines: list[str] = []
+        for part in parts:
+            # A single "Address" column often holds the whole address, comma or line separated.
+            lines.extend(p.strip() for p in re.split(r"[,\n]", part) if p.strip())
+        if not postcode and lines:
+            m = _POSTCODE.search(lines[-1])
+            if m:
+                postcode = m.group(0).upper()
+                rest = lines[-1][: m.start()].strip(" ,")
+                lines = [*lines[:-1], rest] if rest else lines[:-1]
+        return Address(tuple(lines), postcode)
+
+
+_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}$", re.IGNORECASE)
+
+
+def _locate(
+    file: str,
+    sheets: list[RawSheet],
+    settings: Settings,
+    kinds: tuple[str, ...],
+    problems: list[Problem],
+    required: tuple[str, ...],
+) -> dict[str, HeaderMatch]:
+    """Which sheet is which kind: by [sheets] name when given, else by header row."""
+    found: dict[str, HeaderMatch] = {}
+    taken: set[str] = set()
+    by_name = {s.name: s for s in sheets}
+    # Named sheets first, then recognise the rest by best header match.
+    for kind in kinds:
+        wanted = getattr(settings.sheets, kind)
+        if not wanted:
+            continue
+        spec = SHEETS[kind]
+        overrides = settings.columns.get(kind, {})
+        sheet = by_name.get(wanted)
+        if sheet is None:
+            guess = difflib.get_close_matches(wanted, list(by_name), n=1)
+            hint = (
+                f"did you mean '{guess[0]}'?"
+                if guess
+                else f"the sheets are: {', '.join(by_name) or 'none'}"
+            )
+            problems.append(
+                error(
+                    f"[sheets] {kind} = {wanted!r}: no such sheet",
+                    file=file,
+                    hint=hint,
+                    group="sheets",
+                )
+            )
+            continue
+        match = find_header(sheet, spec, overrides)
+        if match is None:
+            _report_missing_columns(file, sheet, spec, overrides, problems)
+            continue
+        found[kind] = match
+        taken.add(sheet.name)
+    candidates: list[tuple[int, str, HeaderMatch]] = []
+    for kind in kinds:
+        if kind in found:
+            continue
+        spec = SHEETS[kind]
+        overrides = settings.columns.get(kind, {})
+        for sheet in sheets:
+            if sheet.name in taken:
+                continue
+            match = find_header(sheet, spec, overrides)
+            if match is not None:
+                candidates.append((len(match.columns), kind, match))
+    # Greedy: the strongest match claims its sheet first.
+    for _, kind, match in sorted(candidates, key=lambda c: -c[0]):
+        if kind in found or match.sheet.name in taken:
+            continue
+        found[kind] = match
+        taken.add(match.sheet.name)
+    for kind in kinds:
+        if kind in found:
+            continue
+        spec = SHEETS[kind]
+        if kind in required:
+            best = _closest_sheet(sheets, spec, settings.columns.get(kind, {}), taken)
+            if best is not None:
+                _report_missing_columns(file, best, spec, settings.columns.get(kind, {}), problems)
+            else:
+                problems.append(
+                    error(
+                        f"no sheet looks like the {spec.title} sheet",
+                        file=file,
+                        group="sheets",
+                        hint=f"add a sheet whose header row has {_signature_text(spec)}, "
+                        "or name it "
+                        f'in mergekit.toml: [sheets] {kind} = "Sheet name"',
+                    )
+                )
+    for kind, match in found.items():
+        _report_required(file, match, SHEETS[kind], settings.columns.get(kind, {}), problems)
+    return found
+
+
+def _closest_sheet(
+    sheets: list[RawSheet], spec: SheetSpec, overrides: dict[str, str], taken: set[str]
+) -> RawSheet | None:
+    best: tuple[int, RawSheet] | None = None
+    for sheet in sheets:
+        if sheet.name in taken:
+            continue
+        match = partial_header(sheet, spec, overrides)
+        if match is not None and (best is None or len(match.columns) > best[0]):
+            best = (len(match.columns), sheet)
+    return best[1] if best and best[0] >= 2 else None
+
+
+def _signature_text(spec: SheetSpec) -> str:
+    return ", ".join(" or ".join(repr(spec.field(n).label) for n in g) for g in spec.signature)
+
+
+def _report_missing_columns(
+    file: str, sheet: RawSheet, spec: SheetSpec, overrides: dict[str, str], problems: list[Problem]
+) -> None:
+    match = partial_header(sheet, spec, overrides)
+    headers = match.headers if match else []
+    present = set(match.columns) if match else set()
+    row = match.excel_header_row if match else 1
+    for group in spec.required:
+        if any(name in present for name in group):
+            continue
+        label = spec.field(group[0]).label
+        guess = suggest_header(label, [h for h in headers if h])
+        hint = (
+            f"did you mean '{guess}'? If so, rename the header or add "
+            f'[columns.{spec.name}] {group[0]} = "{guess}" to mergekit.toml'
+        )
+        problems.append(
+            error(
+                f"missing column '{label}' in the {spec.title} sheet (header row {row})",
+                file=file,
+                sheet=sheet.name,
+                hint=hint
+                if guess
+                else f"add a '{label}' column, or map yours with "
+                f'[columns.{spec.name}] {group[0]} = "Your header"',
+                group="columns",
+            )
+        )
+
+
+def _report_required(
+    file: str,
+    match: HeaderMatch,
+    spec: SheetSpec,
+    overrides: dict[str, str],
+    problems: list[Problem],
+) -> None:
+    if any(not any(n in match.columns for n in g) for g in spec.required):
+        _report_missing_columns(file, match.sheet, spec, overrides, problems)
+    for name, kept, ignored in match.duplicates:
+        problems.append(
+            warning(
+                f"column {column_letter(ignored)} '{match.headers[ignored]}' also looks like "
+                f"'{spec.field(name).label}'; using column {column_letter(kept)} "
+                f"'{match.headers[kept]}'",
+                file=file,
+                sheet=match.sheet.name,
+                group="columns",
+                hint=f"to use the other, set [columns.{spec.name}] {name} = "
+                f'"{match.headers[ignored]}"',
+            )
+        )
+    for name in overrides:
+        if name not in {f.name for f in spec.fields}:
+            problems.append(
+                warning(f"[columns.{spec.name}] {name}: unknown field", file=file, group="columns")
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def read_tracking(settings: Settings) -> ReadResult:
+    """Read the tracking workbook named in the config into the model."""
+    path = settings.require_file("tracking")
+    return read_tracking_file(path, settings)
+
+
+def read_tracking_file(path: Path, settings: Settings) -> ReadResult:
+    file = path.name
+    problems: list[Problem] = []
+    lock = lock_file(path)
+    if lock is not None:
+        problems.append(
+            warning(
+                "the workbook is open in Excel (its lock file is beside it); mergekit reads the "
+                "last "
+                "saved copy",
+                file=file,
+                hint="save your changes in Excel before running",
+                group="file",
+            )
+        )
+    sheets = read_workbook(path)
+    if not sheets:
+        raise WorkbookError(f"{file}: the workbook has no worksheets - check the file")
+    found = _locate(file, sheets, settings, TRACKING_SHEETS, problems, required=("pupils",))
+    if "pupils" not in found:
+        return ReadResult(SchoolData(pupils={}), problems)
+    pupils = _read_pupils(file, found["pupils"], problems)
+    counts = {"pupils": len(pupils)}
+    contacts = (
+        _read_contacts(file, found["contacts"], pupils, problems) if "contacts" in found else {}
+    )
+    counts["contacts"] = sum(len(c) for c in contacts.values())
+    if "contacts" not in found:
+        problems.append(
+            warning(
+                "no contacts sheet found: letters cannot be addressed",
+                file=file,
+                group="sheets",
+                hint="add a sheet of parents/carers with UPN, Contact Name, "
+                "Relationship, Parental Responsibility",
+            )
+        )
+    marks = _read_marks(file, found["marks"], pupils, problems) if "marks" in found else {}
+    counts["marks"] = 2 * sum(len(m) for m in marks.values())
+    log = (
+        _read_contact_log(file, found["contact_log"], pupils, problems)
+        if "contact_log" in found
+        else {}
+    )
+    counts["contact log entries"] = sum(len(x) for x in log.values())
+    letters = _read_letters(file, found["letters"], pupils, problems) if "letters" in found else {}
+    counts["letters"] = sum(len(x) for x in letters.values())
+    events = _read_events(file, found["events"], pupils, problems) if "events" in found else {}
+    counts["events"] = sum(len(x) for x in events.values())
+    data = SchoolData(
+        pupils=pupils,
+        contacts=contacts,
+        marks=marks,
+        contact_log=log,
+        letters=letters,
+        events=events,
+        has_marks="marks" in found,
+    )
+    return ReadResult(data, problems, {k: m.sheet.name for k, m in found.items()}, counts)
+
+
+def _read_pupils(file: str, match: HeaderMatch, problems: list[Problem]) -> dict[str, Pupil]:
+    rows = _Rows(file, SHEETS["pupils"], match, problems)
+    pupils: dict[str, Pupil] = {}
+    first_row: dict[str, int] = {}
+    flag_fields = [f for f in FLAG_NAMES if rows.has(f)]
+    summary = rows.has("possible_sessions") or rows.has("attendance_pct")
+    for r, row in rows:
+        upn_raw = rows.raw(row, "upn")
+        if v.is_blank(upn_raw):
+            rows.bad(r, "upn", "UPN is blank", "every pupil needs their 13-character UPN")
+            continue
+        try:
+            upn = v.parse_upn(upn_raw)
+        except v.BadValue as bad:
+            rows.bad(r, "upn", bad.message, bad.hint)
+            continue
+        if upn in pupils:
+            rows.bad(
+                r,
+                "upn",
+                f"UPN {upn} appears twice (also row {first_row[upn]})",
+                "each pupil must have one row - delete or correct the duplicate",
+            )
+            continue
+        surname = rows.text(r, row, "surname")
+        forename = rows.text(r, row, "forename")
+        if not surname and rows.has("full_name"):
+            surname, forename = _split_name(rows.text(r, row, "full_name"))
+        if not surname:
+            rows.bad(
+                r,
+                "surname" if rows.has("surname") else "full_name",
+                "surname is blank",
+                "fill in the pupil's legal surname",
+            )
+        dob = rows.get(r, row, "dob")
+        if dob is None and rows.has("dob") and v.is_blank(rows.raw(row, "dob")):
+            rows.bad(r, "dob", "date of birth is blank", "fill it in as DD/MM/YYYY")
+        year = rows.get(r, row, "year")
+        if year is None and rows.has("year") and v.is_blank(rows.raw(row, "year")):
+            rows.bad(r, "year", "year group is blank", "fill in the NC year, e.g. 9")
+        flags = frozenset(f for f in flag_fields if rows.get(r, row, f, False))
+        pupil = Pupil(
+            upn=upn,
+            surname=surname,
+            forename=forename,
+            middle_names=rows.text(r, row, "middle_names"),
+            preferred_forename=rows.text(r, row, "preferred_forename"),
+            preferred_surname=rows.text(r, row, "preferred_surname"),
+            aliases=rows.text(r, row, "aliases"),
+            former_upn=rows.text(r, row, "former_upn").upper(),
+            admission_no=rows.text(r, row, "admission_no"),
+            admission_date=_as_date(rows.get(r, row, "admission_date")),
+            dob=_as_date(dob),
+            gender=rows.text(r, row, "gender"),
+            year=year if isinstance(year, int) else None,
+            reg_group=rows.text(r, row, "reg_group"),
+            ethnicity=rows.text(r, row, "ethnicity"),
+            first_language=rows.text(r, row, "first_language"),
+            address=rows.address(r, row),
+            previous_addresses=rows.text(r, row, "previous_addresses"),
+            sen=rows.text(r, row, "sen"),
+            flags=flags,
+            social_worker=Person(
+                rows.text(r, row, "social_worker_name"),
+                rows.text(r, row, "social_worker_email"),
+                str(rows.get(r, row, "social_worker_phone", "")),
+            ),
+            key_worker=Person(
+                rows.text(r, row, "key_worker_name"),
+                rows.text(r, row, "key_worker_email"),
+                str(rows.get(r, row, "key_worker_phone", "")),
+            ),
+            summary=AttendanceSummary(
+                _as_int(rows.get(r, row, "possible_sessions")),
+                _as_int(rows.get(r, row, "present_sessions")),
+                _as_float(rows.get(r, row, "attendance_pct")),
+            )
+            if summary
+            else None,
+            source=rows.source(r),
+        )
+        pupils[upn] = pupil
+        first_row[upn] = r
+    return pupils
+
+
+def _split_name(full: str) -> tuple[str, str]:
+    """'Smith, John' or 'SMITH John' -> ('Smith', 'John')."""
+    if "," in full:
+        surname, _, forename = full.partition(",")
+        return surname.strip(), forename.strip()
+    parts = full.split()
+    if len(parts) >= 2 and parts[0].isupper() and not parts[1].isupper():
+        return parts[0].title(), " ".join(parts[1:])
+    return (parts[-1], " ".join(parts[:-1])) if parts else ("", "")
+
+
+def _unknown_pupil(rows: _Rows, r: int, upn: str, pupils: dict[str, Pupil], what: str) -> bool:
+    if upn in pupils:
+        return False
+    rows.bad(
+        r,
+        "upn",
+        f"{what} for UPN {upn!r}, who is not on the pupils sheet",
+        "correct the UPN, or add the pupil to the pupils sheet",
+    )
+    return True
+
+
+def _read_contacts(
+    file: str, match: HeaderMatch, pupils: dict[str, Pupil], problems: list[Problem]
+) -> dict[str, tuple[Contact, ...]]:
+    rows = _Rows(file, SHEETS["contacts"], match, problems)
+    out: dict[str, list[Contact]] = defaultdict(list)
+    for r, row in rows:
+        upn = v.upn_key(rows.raw(row, "upn"))
+        if _unknown_pupil(rows, r, upn, pupils, "contact"):
+            continue
+        title = rows.text(r, row, "title")
+        forename = rows.text(r, row, "forename")
+        surname = rows.text(r, row, "surname")
+        name = rows.text(r, row, "name") or " ".join(p for p in (title, forename, surname) if p)
+        if not name:
+            rows.bad(r, "name", "contact has no name", "fill in the contact's name")
+            continue
+        if not surname and not forename:
+            forename, surname = _name_parts(name)
+            title, forename = _title_of(forename) if not title else (title, forename)
+        priority = rows.get(r, row, "priority", 99)
+        pupil = pupils[upn]
+        address = rows.address(r, row)
+        lives_with = rows.get(r, row, "lives_with_pupil", None)
+        out[upn].append(
+            Contact(
+                upn=upn,
+                name=name,
+                priority=priority if isinstance(priority, int) else 99,
+                title=title,
+                forename=forename,
+                surname=surname,
+                relationship=rows.text(r, row, "relationship"),
+                parental_responsibility=bool(rows.get(r, row, "parental_responsibility", False)),
+                # No "lives with" column: a contact at the pupil's address lives with the pupil.
+                lives_with_pupil=bool(lives_with)
+                if lives_with is not None or rows.has("lives_with_pupil")
+                else (not address.lines or address == pupil.address),
+                address=address if address.lines else pupil.address,
+                landline=str(rows.get(r, row, "landline", "")),
+                mobile=str(rows.get(r, row, "mobile", "")),
+                work_phone=str(rows.get(r, row, "work_phone", "")),
+                email=rows.text(r, row, "email"),
+                home_language=rows.text(r, row, "home_language"),
+                interpreter_needed=bool(rows.get(r, row, "interpreter_needed", False)),
+                no_contact=bool(rows.get(r, row, "no_contact", False)),
+                source=rows.source(r),
+            )
+        )
+    return {upn: tuple(sorted(cs, key=lambda c: c.priority)) for upn, cs in out.items()}
+
+
+_TITLES = {"mr", "mrs", "ms", "miss", "mx", "dr", "rev", "prof"}
+
+
+def _title_of(forename: str) -> tuple[str, str]:
+    first, _, rest = forename.partition(" ")
+    if first.rstrip(".").casefold() in _TITLES:
+        return first.rstrip("."), rest
+    return "", forename
+
+
+def _name_parts(name: str) -> tuple[str, str]:
+    parts = name.split()
+    return (" ".join(parts[:-1]), parts[-1]) if len(parts) > 1 else ("", name)
+
+
+def _read_marks(
+    file: str, match: HeaderMatch, pupils: dict[str, Pupil], problems: list[Problem]
+) -> dict[str, dict[date, DayMarks]]:
+    rows = _Rows(file, SHEETS["marks"], match, problems)
+    out: dict[str, dict[date, DayMarks]] = defaultdict(dict)
+    long_form = not rows.has("am") and rows.has("mark")
+    unknown: dict[str, list[int]] = defaultdict(list)
+    col_upn = match.columns["upn"]
+    col_date = match.columns["date"]
+    col_am = match.columns.get("am")
+    col_pm = match.columns.get("pm")
+    for r, row in rows:
+        n = len(row)
+        upn = v.upn_key(row[col_upn] if col_upn < n else None)
+        if upn not in pupils:
+            unknown[upn].append(r)
+            continue
+        raw_date = row[col_date] if col_date < n else None
+        day = raw_date if type(raw_date) is date else rows.get(r, row, "date")
+        if not isinstance(day, date):
+            if v.is_blank(raw_date):
+                rows.bad(r, "date", "date is blank", "fill in the date as DD/MM/YYYY")
+            continue
+        if long_form:
+            session = rows.text(r, row, "session").upper()
+            code = _code(rows, r, "mark", rows.raw(row, "mark"))
+            am, pm = out[upn].get(day, ("", ""))
+            if session.startswith("A"):
+                am = code
+            elif session.startswith("P"):
+                pm = code
+            else:
+                rows.bad(r, "session", f"{session!r} is not AM or PM", "write AM or PM")
+                continue
+            out[upn][day] = (am, pm)
+            continue
+        am = _code(rows, r, "am", row[col_am] if col_am is not None and col_am < n else None)
+        pm = _code(rows, r, "pm", row[col_pm] if col_pm is not None and col_pm < n else None)
+        if day in out[upn]:
+            rows.bad(
+                r,
+                "date",
+                f"a second row of marks for {upn} on {day:%d/%m/%Y}",
+                "keep one row per pupil per day",
+            )
+            continue
+        out[upn][day] = (am, pm)
+    for upn, rlist in unknown.items():
+        label = f"UPN {upn!r}" if upn else "a blank UPN"
+        more = f" (and {len(rlist) - 1} more rows)" if len(rlist) > 1 else ""
+        problems.append(
+            Problem(
+                Severity.ERROR,
+                f"marks for {label}, who is not on the pupils sheet{more}",
+                file=file,
+                sheet=match.sheet.name,
+                cell=rows.cell(rlist[0], "upn"),
+                column=rows.header("upn"),
+                group="marks",
+                hint="correct the UPN, or add the pupil to the pupils sheet",
+            )
+        )
+    return {upn: dict(sorted(days.items())) for upn, days in out.items()}
+
+
+_CODE_CACHE: dict[object, tuple[str, str | None]] = {}
+
+
+def _code(rows: _Rows, r: int, name: str, raw: object) -> str:
+    hit = _CODE_CACHE.get(raw) if isinstance(raw, str | None) else None
+    if hit is None:
+        try:
+            hit = v.parse_code(raw)
+        except v.BadValue as bad:
+            rows.bad(r, name, bad.message, bad.hint)
+            return ""
+        if isinstance(raw, str | None) and len(_CODE_CACHE) < 4096:
+            _CODE_CACHE[raw] = hit
+    code, note = hit
+    if note:
+        rows.bad(r, name, note, "use the 2024 code in the MIS", Severity.WARNING)
+    return code
+
+
+def _read_contact_log(
+    file: str, match: HeaderMatch, pupils: dict[str, Pupil], problems: list[Problem]
+) -> dict[str, tuple[ContactLogEntry, ...]]:
+    rows = _Rows(file, SHEETS["contact_log"], match, problems)
+    out: dict[str, list[ContactLogEntry]] = defaultdict(list)
+    for r, row in rows:
+        upn = v.upn_key(rows.raw(row, "upn"))
+        if _unknown_pupil(rows, r, upn, pupils, "contact log entry"):
+            continue
+        day = rows.get(r, row, "date")
+        if not isinstance(day, date):
+            if v.is_blank(rows.raw(row, "date")):
+                rows.bad(r, "date", "date is blank", "fill in the date as DD/MM/YYYY")
+            continue
+        out[upn].append(
+            ContactLogEntry(
+                upn,
+                day,
+                rows.text(r, row, "method"),
+                bool(rows.get(r, row, "contact_made", False)),
+                rows.text(r, row, "notes"),
+                rows.source(r),
+            )
+        )
+    return {upn: tuple(sorted(es, key=lambda e: e.date)) for upn, es in out.items()}
+
+
+_LETTER_NO = re.compile(r"(?:pa[\s_]*)?(?:warning\s*)?(?:letter)?[\s_#]*([123])\b", re.I)
+
+
+def letter_action(raw: str) -> str | None:
+    """'Letter 1', 'PA letter 2', 'Warning letter 3', '1' or 'pa_letter_2' -> pa_letter_N;
+    any action name as is."""
+    s = raw.strip()
+    if s.casefold() in ACTIONS:
+        return s.casefold()
+    m = _LETTER_NO.fullmatch(s) or _LETTER_NO.search(s)
+    if m and ("letter" in s.casefold() or s.strip().isdigit() or "pa" in s.casefold()):
+        return f"pa_letter_{m.group(1)}"
+    return None
+
+
+def _read_letters(
+    file: str, match: HeaderMatch, pupils: dict[str, Pupil], problems: list[Problem]
+) -> dict[str, tuple[LetterRecord, ...]]:
+    rows = _Rows(file, SHEETS["letters"], match, problems)
+    out: dict[str, list[LetterRecord]] = defaultdict(list)
+    for r, row in rows:
+        upn = v.upn_key(rows.raw(row, "upn"))
+        if _unknown_pupil(rows, r, upn, pupils, "letter"):
+            continue
+        raw = rows.text(r, row, "letter")
+        action = letter_action(raw)
+        if action is None:
+            rows.bad(
+                r,
+                "letter",
+                f"{raw!r} is not a letter mergekit knows",
+                "write Letter 1, Letter 2 or Letter 3",
+            )
+            continue
+        day = rows.get(r, row, "date_sent")
+        if not isinstance(day, date):
+            if v.is_blank(rows.raw(row, "date_sent")):
+                rows.bad(r, "date_sent", "date sent is blank", "fill in the date as DD/MM/YYYY")
+            continue
+        out[upn].append(LetterRecord(upn, action, day, rows.source(r)))
+    return {upn: tuple(sorted(ls, key=lambda x: x.date_sent)) for upn, ls in out.items()}
+
+
+def event_kind(raw: str) -> EventKind | None:
+    s = raw.casefold()
+    if ("home" in s and "educ" in s) or re.search(r"\behe\b", s):
+        return EventKind.HOME_EDUCATION
+    if "move" in s or "moving" in s or "relocat" in s:
+        return EventKind.PLANNED_MOVE
+    return None
+
+
+def _read_events(
+    file: str, match: HeaderMatch, pupils: dict[str, Pupil], problems: list[Problem]
+) -> dict[str, tuple[Event, ...]]:
+    rows = _Rows(file, SHEETS["events"], match, problems)
+    out: dict[str, list[Event]] = defaultdict(list)
+    for r, row in rows:
+        upn = v.upn_key(rows.raw(row, "upn"))
+        if _unknown_pupil(rows, r, upn, pupils, "event"):
+            continue
+        raw = rows.text(r, row, "event")
+        kind = event_kind(raw)
+        if kind is None:
+            rows.bad(
+                r,
+                "event",
+                f"{raw!r} is not an event mergekit knows",
+                "write 'Planned move' or 'Elective home education request'",
+            )
+            continue
+        day = rows.get(r, row, "date_received")
+        if not isinstance(day, date):
+            if v.is_blank(rows.raw(row, "date_received")):
+                rows.bad(
+                    r, "date_received", "date received is blank", "fill in the date as DD/MM/YYYY"
+                )
+            continue
+        out[upn].append(
+            Event(
+                upn,
+                kind,
+                day,
+                _as_date(rows.get(r, row, "effective_date")),
+                rows.text(r, row, "new_address"),
+                rows.text(r, row, "new_country"),
+                rows.text(r, row, "new_school"),
+                rows.text(r, row, "informed"),
+                rows.text(r, row, "notes"),
+                rows.source(r),
+            )
+        )
+    return {upn: tuple(sorted(es, key=lambda e: e.date_received)) for upn, es in out.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Transfer list
+
+
+@dataclass
+class TransferList:
+    path: Path
+    sheet: str
+    header_row: int  # Excel row number
+    columns: dict[str, int]  # field -> 0-based column
+    headers: list[str]
+    leavers: list[Leaver]
+    problems: list[Problem]
+
+
+def read_transfer_list(settings: Settings, path: Path | None = None) -> TransferList:
+    """Read the Off Roll tab of the transfer list."""
+    path = path or settings.require_file("transfer_list")
+    problems: list[Problem] = []
+    sheets = read_workbook(path)
+    found = _locate(path.name, sheets, settings, ("off_roll",), problems, required=("off_roll",))
+    if "off_roll" not in found:
+        errs = "; ".join(str(p) for p in problems if p.severity is Severity.ERROR)
+        raise WorkbookError(errs or f"{path.name}: no Off Roll tab found")
+    match = found["off_roll"]
+    rows = _Rows(path.name, SHEETS["off_roll"], match, problems)
+    leavers: list[Leaver] = []
+    for r, row in rows:
+        name = rows.text(r, row, "name")
+        if not name:
+            continue
+        leavers.append(
+            Leaver(
+                name=name,
+                row=r,
+                upn=rows.text(r, row, "upn").upper().replace(" ", ""),
+                dob=_as_date(rows.get(r, row, "dob")),
+                year_group=rows.text(r, row, "year_group"),
+                date_of_leaving=_as_date(rows.get(r, row, "date_of_leaving")),
+                reason=rows.text(r, row, "reason"),
+                authorised_by=rows.text(r, row, "authorised_by"),
+                date_authorised=_as_date(rows.get(r, row, "date_authorised")),
+                data_team_emailed=_as_date(rows.get(r, row, "data_team_emailed")),
+                transfer_list_updated=_as_date(rows.get(r, row, "transfer_list_updated")),
+                admissions_informed=_as_date(rows.get(r, row, "admissions_informed")),
+                source=rows.source(r),
+            )
+        )
+    return TransferList(
+        path,
+        match.sheet.name,
+        match.excel_header_row,
+        dict(match.columns),
+        match.headers,
+        leavers,
+        problems,
+    )
+
+
+def _as_date(x: object) -> date | None:
+    return x if isinstance(x, date) else None
+
+
+def _as_int(x: object) -> int | None:
+    return x if isinstance(x, int) and not isinstance(x, bool) else None
+
+
+def _as_float(x: object) -> float | None:
+    return float(x) if isinstance(x, int | float) and not isinstance(x, bool) else None
+
+
+def fields_of(kind: str) -> tuple[Field, ...]:
+    return SHEETS[kind].fields
