@@ -70,10 +70,8 @@ class CheckReport:
     def summary(self) -> str:
         parts = [f"{n:,} {what}" for what, n in self.counts.items()]
         errs, warns = len(self.errors), len(self.warnings)
-        return (
-            f"{', '.join(parts)} read; {errs} error{'s' * (errs != 1)}, "
-            f"{warns} warning{'s' * (warns != 1)}"
-        )
+        read = f"{', '.join(parts)} read" if parts else "nothing read"
+        return f"{read}; {errs} error{'s' * (errs != 1)}, {warns} warning{'s' * (warns != 1)}"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -172,6 +170,7 @@ def calendar_problems(
                             f"{age} school days ago",
                             file=file,
                             sheet=sheet,
+                            cell=result.n_cells.get((upn, day), ""),
                             column="AM" if am == "N" else "PM",
                             group="calendar",
                             hint=f"N must be replaced within {limit} school days: record "

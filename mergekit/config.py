@@ -58,11 +58,11 @@ def _copier(default: list[Any] | dict[str, Any]) -> Any:
 
 @dataclass(frozen=True)
 class SchoolSettings:
-    name: str = doc("School name as printed on letters.", example="Northgate Academy")
+    name: str = doc("School name as printed on letters.", example="Your School Name")
     address: list[str] = doc(
         "Postal address lines, postcode last.",
         [],
-        example=["1 School Lane", "Exampletown", "EX1 2AB"],
+        example=["School Road", "Town", "AB1 2CD"],
     )
     phone: str = doc("Main office phone number.", "")
     email: str = doc("Office email address printed on letters.", "")
@@ -82,7 +82,7 @@ class SchoolSettings:
 
 @dataclass(frozen=True)
 class CouncilSettings:
-    name: str = doc("The local authority's name.", "", example="Exampleshire Council")
+    name: str = doc("The local authority's name.", "", example="Your Council")
     cme_team: str = doc(
         "Name of the council's Children Missing Education team.", "Children Missing Education Team"
     )

@@ -80,7 +80,10 @@ class Problem:
     def where(self) -> str:
         place = self.file
         if self.sheet:
-            target = f"{self.sheet}!{self.cell}" if self.cell else self.sheet
+            if self.cell.startswith("row "):
+                target = f"{self.sheet} {self.cell}"
+            else:
+                target = f"{self.sheet}!{self.cell}" if self.cell else self.sheet
             place = f"{place}: {target}" if place else target
         if self.column:
             place = f"{place} ({self.column})"

@@ -211,11 +211,16 @@ def partial_header(
     return best
 
 
-def suggest_header(missing_label: str, candidates: list[str]) -> str | None:
-    """The sheet header most like a missing column's name ("did you mean")."""
+def suggest_header(names: Sequence[str], candidates: list[str]) -> str | None:
+    """The sheet header most like any of a missing column's names ("did you mean")."""
     keyed = {normalise(c): c for c in candidates if c}
-    found = difflib.get_close_matches(normalise(missing_label), list(keyed), n=1, cutoff=0.6)
-    return keyed[found[0]] if found else None
+    best: tuple[float, str] | None = None
+    for name in names:
+        for found in difflib.get_close_matches(normalise(name), list(keyed), n=1, cutoff=0.6):
+            score = difflib.SequenceMatcher(None, normalise(name), found).ratio()
+            if best is None or score > best[0]:
+                best = (score, keyed[found])
+    return best[1] if best else None
 
 
 def _cell_text(value: object) -> str:

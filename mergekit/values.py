@@ -8,6 +8,7 @@ hint are written for the person who will fix the cell. UK order only: ``03/04/20
 
 from __future__ import annotations
 
+import operator
 import re
 from datetime import date, datetime, timedelta
 
@@ -25,6 +26,11 @@ class BadValue(ValueError):
 
 def text(raw: object) -> str:
     """Any cell as tidy text: whole floats lose their '.0', whitespace is collapsed."""
+    if raw.__class__ is str:  # the common case first: this runs for most cells of a workbook
+        s: str = raw.strip()
+        if "  " in s or "\n" in s or "\t" in s:
+            return " ".join(s.split())
+        return s
     if raw is None:
         return ""
     if isinstance(raw, float):
@@ -88,7 +94,10 @@ def parse_date(raw: object) -> date:
         return _make_date(s, year, month, day)
     m = _ISO_DATE.match(s)
     if m:
-        return _make_date(s, int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        try:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            raise BadValue(f"{s!r} is not a date", _DATE_HINT) from None
     m = _NAMED_DATE.match(s)
     if m and m.group(2).casefold() in _MONTHS:
         return _make_date(s, _year(m.group(3)), _MONTHS[m.group(2).casefold()], int(m.group(1)))
@@ -140,8 +149,23 @@ _TRUE = {"y", "yes", "true", "1", "✓", "✔", "x", "t", "on"}
 _FALSE = {"n", "no", "false", "0", "f", "off", "-", "✗", "✘"}
 
 
+FLAG_FAST: dict[object, bool] = {
+    "Y": True,
+    "N": False,
+    "": False,
+    "Yes": True,
+    "No": False,
+    "YES": True,
+    "NO": False,
+    "y": True,
+    "n": False,
+}
+
+
 def parse_flag(raw: object) -> bool:
     """Y/N, Yes/No, True/False, 1/0, ✓ or x; blank is no."""
+    if raw.__class__ is str and raw in FLAG_FAST:
+        return FLAG_FAST[raw]
     if raw is None:
         return False
     if isinstance(raw, bool):
@@ -191,8 +215,37 @@ def parse_year(raw: object) -> int:
     raise BadValue(f"{text(raw)!r} is not a year group", "write the NC year, e.g. 9 or Year 9")
 
 
+_UPN_SHAPE = re.compile(r"[A-HJ-NP-RT-Z]\d{11}[0-9A-HJ-NP-RT-Z]")
+_UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
+_LA_OK: dict[str, bool] = {}
+_WEIGHTS = tuple(range(2, 13))
+_ZERO_OFFSET = ord("0") * sum(_WEIGHTS)
+
+
+def _la_known(la: str) -> bool:
+    """Whether python-stdnum knows the LA code (cached: its validate() is slow per call)."""
+    if la not in _LA_OK:
+        probe = la + "000000000"
+        _LA_OK[la] = _upn.is_valid(_upn.calc_check_digit(probe) + probe)
+    return _LA_OK[la]
+
+
+def _upn_fast(s: str) -> bool:
+    """The DfE check-letter test without python-stdnum's per-call overhead."""
+    if not _UPN_SHAPE.fullmatch(s) or not _la_known(s[1:4]):
+        return False
+    last = s[12]
+    # Weighted sum of the digits in positions 2-12 from their ASCII codes, in C.
+    total = sum(map(operator.mul, _WEIGHTS, s[1:12].encode())) - _ZERO_OFFSET
+    total += 13 * (int(last) if last.isdigit() else _UPN_LETTERS.find(last) + 23)
+    return s[0] == _UPN_LETTERS[total % 23]
+
+
 def parse_upn(raw: object) -> str:
     """A UPN, upper-cased and trimmed, with its DfE check letter and LA code verified."""
+    s = raw.upper() if raw.__class__ is str else ""
+    if len(s) == 13 and _upn_fast(s):
+        return s
     s = "".join(text(raw).split()).upper()
     if not s:
         raise BadValue("UPN is blank", "every pupil needs their 13-character UPN")

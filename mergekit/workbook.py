@@ -9,9 +9,11 @@ the rest of the workbook is still read so staff can fix everything in one go.
 from __future__ import annotations
 
 import difflib
+import gc
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -67,6 +69,8 @@ class ReadResult:
     problems: list[Problem] = field(default_factory=list)
     sheets_found: dict[str, str] = field(default_factory=dict)  # kind -> sheet name
     counts: dict[str, int] = field(default_factory=dict)
+    # Cell of every N mark, so checks can point at the cell to recode: (upn, date) -> "C57".
+    n_cells: dict[tuple[str, date], str] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
@@ -99,6 +103,76 @@ class _Rows:
                 continue
             self.row_problem = False
             yield self.match.excel_row(i), row
+
+    # Column-wise reading, for the big sheets: one fast pass per column handles the common
+    # cell types; only unusual cells go through the full parser (which records problems).
+
+    def columns(self) -> tuple[list[tuple[int, list[object]]], dict[str, Sequence[object]]]:
+        """(data rows, field -> raw values of that column, one per data row)."""
+        start = self.match.header_row + 1
+        first = self.match.excel_row(start)
+        # any() drops empty rows in C; rows of only spaces are rarer and dropped just below.
+        rows = self.match.sheet.rows[start:]
+        data = [(first + i, row) for i, row in enumerate(rows) if any(row)]
+        data = [(r, row) for r, row in data if not all(v.is_blank(c) for c in row)]
+        width = max(self.match.columns.values(), default=-1) + 1
+        padded = [
+            row if len(row) >= width else [*row, *[None] * (width - len(row))] for _, row in data
+        ]
+        table = list(zip(*padded, strict=False)) if padded else [()] * width  # padded: equal
+        return data, {name: table[col] for name, col in self.match.columns.items()}
+
+    def texts(self, cols: dict[str, Sequence[object]], name: str, n: int) -> Sequence[str]:
+        col = cols.get(name)
+        if col is None:
+            return [""] * n
+        return [x.strip() if x.__class__ is str and "  " not in x else v.text(x) for x in col]
+
+    def typed(
+        self,
+        data: list[tuple[int, list[object]]],
+        cols: dict[str, Sequence[object]],
+        name: str,
+        default: object = None,
+    ) -> list[object]:
+        """Parsed values of one column; blank cells give ``default``."""
+        col = cols.get(name)
+        if col is None:
+            return [default] * len(data)
+        kind = self._fields[name].kind
+        slow = _SLOW
+        out: list[object]
+        if kind is Kind.FLAG:
+            fast = v.FLAG_FAST
+            out = [
+                fast.get(x, slow) if x.__class__ is str else (default if x is None else slow)
+                for x in col
+            ]
+        elif kind is Kind.DATE:
+            out = [
+                x if x.__class__ is date else (default if x is None or x == "" else slow)
+                for x in col
+            ]
+        elif kind in (Kind.INT, Kind.YEAR):
+            out = [
+                x
+                if x.__class__ is int
+                else (
+                    int(x)
+                    if x.__class__ is float
+                    and x.is_integer()
+                    and (kind is Kind.INT or -2 <= x <= 14)
+                    else (default if x is None or x == "" else slow)
+                )
+                for x in col
+            ]
+        else:
+            out = [slow] * len(col)
+        for i, value in enumerate(out):
+            if value is slow:
+                r, row = data[i]
+                out[i] = self.get(r, row, name, default)
+        return out
 
     def has(self, name: str) -> bool:
         return name in self.match.columns
@@ -178,6 +252,7 @@ class _Rows:
 
 
 _POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}$", re.IGNORECASE)
+_SLOW = object()  # a cell the column fast path leaves to the full parser
 
 
 def _locate(
@@ -288,11 +363,18 @@ def _report_missing_columns(
     headers = match.headers if match else []
     present = set(match.columns) if match else set()
     row = match.excel_header_row if match else 1
+    suggested: set[str] = set()
     for group in spec.required:
         if any(name in present for name in group):
             continue
         label = spec.field(group[0]).label
-        guess = suggest_header(label, [h for h in headers if h])
+        free = [h for h in headers if h and h not in _matched(match) and h not in suggested]
+        # The group's main field first: 'Pupil Ref' is a worse guess for a forename than 'Given'.
+        guess = next(
+            (g for n in group if (g := suggest_header(spec.field(n).synonyms, free))), None
+        )
+        if guess:
+            suggested.add(guess)
         hint = (
             f"did you mean '{guess}'? If so, rename the header or add "
             f'[columns.{spec.name}] {group[0]} = "{guess}" to mergekit.toml'
@@ -309,6 +391,11 @@ def _report_missing_columns(
                 group="columns",
             )
         )
+
+
+def _matched(match: HeaderMatch | None) -> set[str]:
+    """Headers already used for another field (never suggested for a missing one)."""
+    return {match.headers[c] for c in match.columns.values()} if match else set()
 
 
 def _report_required(
@@ -349,7 +436,25 @@ def read_tracking(settings: Settings) -> ReadResult:
     return read_tracking_file(path, settings)
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Reading makes millions of small objects and no reference cycles; Python's cycle
+    collector would otherwise rescan them all again and again (about a third of the time)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def read_tracking_file(path: Path, settings: Settings) -> ReadResult:
+    with _gc_paused():
+        return _read_tracking_file(path, settings)
+
+
+def _read_tracking_file(path: Path, settings: Settings) -> ReadResult:
     file = path.name
     problems: list[Problem] = []
     lock = lock_file(path)
@@ -386,7 +491,8 @@ def read_tracking_file(path: Path, settings: Settings) -> ReadResult:
                 "Relationship, Parental Responsibility",
             )
         )
-    marks = _read_marks(file, found["marks"], pupils, problems) if "marks" in found else {}
+    n_cells: dict[tuple[str, date], str] = {}
+    marks = _read_marks(file, found["marks"], pupils, problems, n_cells) if "marks" in found else {}
     counts["marks"] = 2 * sum(len(m) for m in marks.values())
     log = (
         _read_contact_log(file, found["contact_log"], pupils, problems)
@@ -407,17 +513,35 @@ def read_tracking_file(path: Path, settings: Settings) -> ReadResult:
         events=events,
         has_marks="marks" in found,
     )
-    return ReadResult(data, problems, {k: m.sheet.name for k, m in found.items()}, counts)
+    sheets_found = {k: m.sheet.name for k, m in found.items()}
+    return ReadResult(data, problems, sheets_found, counts, n_cells)
 
 
 def _read_pupils(file: str, match: HeaderMatch, problems: list[Problem]) -> dict[str, Pupil]:
     rows = _Rows(file, SHEETS["pupils"], match, problems)
+    data, cols = rows.columns()
+    n = len(data)
     pupils: dict[str, Pupil] = {}
     first_row: dict[str, int] = {}
-    flag_fields = [f for f in FLAG_NAMES if rows.has(f)]
+    text = {
+        f.name: rows.texts(cols, f.name, n)
+        for f in SHEETS["pupils"].fields
+        if f.kind in (Kind.TEXT, Kind.ID) and not f.name.startswith("address")
+    }
+    dobs = rows.typed(data, cols, "dob")
+    years = rows.typed(data, cols, "year")
+    admitted = rows.typed(data, cols, "admission_date")
+    flags_by_row: list[set[str]] = [set() for _ in range(n)]
+    for flag in (f for f in FLAG_NAMES if rows.has(f)):
+        for i, on in enumerate(rows.typed(data, cols, flag, False)):
+            if on:
+                flags_by_row[i].add(flag)
+    address_cols = [rows.texts(cols, f"address_{k}", n) for k in range(1, 5)]
+    postcodes = rows.texts(cols, "postcode", n)
     summary = rows.has("possible_sessions") or rows.has("attendance_pct")
-    for r, row in rows:
-        upn_raw = rows.raw(row, "upn")
+    upns = cols.get("upn", [None] * n)
+    for i, (r, row) in enumerate(data):
+        upn_raw = upns[i]
         if v.is_blank(upn_raw):
             rows.bad(r, "upn", "UPN is blank", "every pupil needs their 13-character UPN")
             continue
@@ -434,10 +558,10 @@ def _read_pupils(file: str, match: HeaderMatch, problems: list[Problem]) -> dict
                 "each pupil must have one row - delete or correct the duplicate",
             )
             continue
-        surname = rows.text(r, row, "surname")
-        forename = rows.text(r, row, "forename")
+        surname = text["surname"][i]
+        forename = text["forename"][i]
         if not surname and rows.has("full_name"):
-            surname, forename = _split_name(rows.text(r, row, "full_name"))
+            surname, forename = _split_name(text["full_name"][i])
         if not surname:
             rows.bad(
                 r,
@@ -445,44 +569,39 @@ def _read_pupils(file: str, match: HeaderMatch, problems: list[Problem]) -> dict
                 "surname is blank",
                 "fill in the pupil's legal surname",
             )
-        dob = rows.get(r, row, "dob")
+        dob, year = dobs[i], years[i]
         if dob is None and rows.has("dob") and v.is_blank(rows.raw(row, "dob")):
             rows.bad(r, "dob", "date of birth is blank", "fill it in as DD/MM/YYYY")
-        year = rows.get(r, row, "year")
         if year is None and rows.has("year") and v.is_blank(rows.raw(row, "year")):
             rows.bad(r, "year", "year group is blank", "fill in the NC year, e.g. 9")
-        flags = frozenset(f for f in flag_fields if rows.get(r, row, f, False))
+        parts = [col[i] for col in address_cols]
+        if any("," in p or "\n" in p for p in parts) or not postcodes[i]:
+            address = rows.address(r, row)
+        else:
+            address = Address(tuple(p for p in parts if p), postcodes[i].upper())
         pupil = Pupil(
             upn=upn,
             surname=surname,
             forename=forename,
-            middle_names=rows.text(r, row, "middle_names"),
-            preferred_forename=rows.text(r, row, "preferred_forename"),
-            preferred_surname=rows.text(r, row, "preferred_surname"),
-            aliases=rows.text(r, row, "aliases"),
-            former_upn=rows.text(r, row, "former_upn").upper(),
-            admission_no=rows.text(r, row, "admission_no"),
-            admission_date=_as_date(rows.get(r, row, "admission_date")),
+            middle_names=text["middle_names"][i],
+            preferred_forename=text["preferred_forename"][i],
+            preferred_surname=text["preferred_surname"][i],
+            aliases=text["aliases"][i],
+            former_upn=text["former_upn"][i].upper(),
+            admission_no=text["admission_no"][i],
+            admission_date=_as_date(admitted[i]),
             dob=_as_date(dob),
-            gender=rows.text(r, row, "gender"),
+            gender=text["gender"][i],
             year=year if isinstance(year, int) else None,
-            reg_group=rows.text(r, row, "reg_group"),
-            ethnicity=rows.text(r, row, "ethnicity"),
-            first_language=rows.text(r, row, "first_language"),
-            address=rows.address(r, row),
-            previous_addresses=rows.text(r, row, "previous_addresses"),
-            sen=rows.text(r, row, "sen"),
-            flags=flags,
-            social_worker=Person(
-                rows.text(r, row, "social_worker_name"),
-                rows.text(r, row, "social_worker_email"),
-                str(rows.get(r, row, "social_worker_phone", "")),
-            ),
-            key_worker=Person(
-                rows.text(r, row, "key_worker_name"),
-                rows.text(r, row, "key_worker_email"),
-                str(rows.get(r, row, "key_worker_phone", "")),
-            ),
+            reg_group=text["reg_group"][i],
+            ethnicity=text["ethnicity"][i],
+            first_language=text["first_language"][i],
+            address=address,
+            previous_addresses=text["previous_addresses"][i],
+            sen=text["sen"][i],
+            flags=frozenset(flags_by_row[i]),
+            social_worker=_person(rows, r, row, text, i, "social_worker"),
+            key_worker=_person(rows, r, row, text, i, "key_worker"),
             summary=AttendanceSummary(
                 _as_int(rows.get(r, row, "possible_sessions")),
                 _as_int(rows.get(r, row, "present_sessions")),
@@ -495,6 +614,17 @@ def _read_pupils(file: str, match: HeaderMatch, problems: list[Problem]) -> dict
         pupils[upn] = pupil
         first_row[upn] = r
     return pupils
+
+
+def _person(
+    rows: _Rows, r: int, row: list[object], text: dict[str, Sequence[str]], i: int, who: str
+) -> Person:
+    name, email = text[f"{who}_name"][i], text[f"{who}_email"][i]
+    phone = rows.get(r, row, f"{who}_phone", "") if rows.has(f"{who}_phone") else ""
+    return Person(name, email, str(phone)) if name or email or phone else _NOBODY
+
+
+_NOBODY = Person()
 
 
 def _split_name(full: str) -> tuple[str, str]:
@@ -587,52 +717,76 @@ def _name_parts(name: str) -> tuple[str, str]:
 
 
 def _read_marks(
-    file: str, match: HeaderMatch, pupils: dict[str, Pupil], problems: list[Problem]
+    file: str,
+    match: HeaderMatch,
+    pupils: dict[str, Pupil],
+    problems: list[Problem],
+    n_cells: dict[tuple[str, date], str],
 ) -> dict[str, dict[date, DayMarks]]:
+    """Session marks, long form (UPN, Date, AM, PM) or one row per session (Session, Mark).
+
+    The biggest sheet by far (a year is 380 sessions a pupil), so it is read column-wise and
+    each distinct code is parsed once."""
     rows = _Rows(file, SHEETS["marks"], match, problems)
-    out: dict[str, dict[date, DayMarks]] = defaultdict(dict)
+    data, cols = rows.columns()
+    n = len(data)
     long_form = not rows.has("am") and rows.has("mark")
+    codes = _Codes(rows, data)
+    if long_form:
+        sessions = [s.upper() for s in rows.texts(cols, "session", n)]
+        am_codes = codes.column(cols, "mark")
+        pm_codes = am_codes
+    else:
+        am_codes = codes.column(cols, "am")
+        pm_codes = codes.column(cols, "pm")
+    codes.report()
+    dates = rows.typed(data, cols, "date")
+    upn_col = cols.get("upn", [None] * n)
+    keys: dict[object, str] = {}
+    out: dict[str, dict[date, DayMarks]] = defaultdict(dict)
     unknown: dict[str, list[int]] = defaultdict(list)
-    col_upn = match.columns["upn"]
-    col_date = match.columns["date"]
-    col_am = match.columns.get("am")
-    col_pm = match.columns.get("pm")
-    for r, row in rows:
-        n = len(row)
-        upn = v.upn_key(row[col_upn] if col_upn < n else None)
+    for i in range(n):
+        raw = upn_col[i]
+        upn = keys.get(raw) if raw.__class__ is str else None
+        if upn is None:
+            upn = keys[raw] = v.upn_key(raw)
         if upn not in pupils:
-            unknown[upn].append(r)
+            unknown[upn].append(data[i][0])
             continue
-        raw_date = row[col_date] if col_date < n else None
-        day = raw_date if type(raw_date) is date else rows.get(r, row, "date")
-        if not isinstance(day, date):
-            if v.is_blank(raw_date):
+        day = dates[i]
+        if day.__class__ is not date:
+            r, row = data[i]
+            if day is None and v.is_blank(rows.raw(row, "date")):
                 rows.bad(r, "date", "date is blank", "fill in the date as DD/MM/YYYY")
             continue
+        days = out[upn]
         if long_form:
-            session = rows.text(r, row, "session").upper()
-            code = _code(rows, r, "mark", rows.raw(row, "mark"))
-            am, pm = out[upn].get(day, ("", ""))
+            session = sessions[i]
+            am, pm = days.get(day, ("", ""))
+            code = am_codes[i]
             if session.startswith("A"):
                 am = code
             elif session.startswith("P"):
                 pm = code
             else:
-                rows.bad(r, "session", f"{session!r} is not AM or PM", "write AM or PM")
+                rows.bad(data[i][0], "session", f"{session!r} is not AM or PM", "write AM or PM")
                 continue
-            out[upn][day] = (am, pm)
+            days[day] = (am, pm)
+            if code == "N":
+                n_cells[(upn, day)] = rows.cell(data[i][0], "mark")
             continue
-        am = _code(rows, r, "am", row[col_am] if col_am is not None and col_am < n else None)
-        pm = _code(rows, r, "pm", row[col_pm] if col_pm is not None and col_pm < n else None)
-        if day in out[upn]:
+        am, pm = am_codes[i], pm_codes[i]
+        if am == "N" or pm == "N":
+            n_cells[(upn, day)] = rows.cell(data[i][0], "am" if am == "N" else "pm")
+        if day in days:
             rows.bad(
-                r,
+                data[i][0],
                 "date",
                 f"a second row of marks for {upn} on {day:%d/%m/%Y}",
                 "keep one row per pupil per day",
             )
             continue
-        out[upn][day] = (am, pm)
+        days[day] = (am, pm)
     for upn, rlist in unknown.items():
         label = f"UPN {upn!r}" if upn else "a blank UPN"
         more = f" (and {len(rlist) - 1} more rows)" if len(rlist) > 1 else ""
@@ -651,23 +805,61 @@ def _read_marks(
     return {upn: dict(sorted(days.items())) for upn, days in out.items()}
 
 
-_CODE_CACHE: dict[object, tuple[str, str | None]] = {}
+class _Codes:
+    """Attendance codes of a column, each distinct raw value parsed once. Bad codes are
+    reported per cell (the first few of each); legacy codes once per code with a count."""
 
+    LIMIT = 20
 
-def _code(rows: _Rows, r: int, name: str, raw: object) -> str:
-    hit = _CODE_CACHE.get(raw) if isinstance(raw, str | None) else None
-    if hit is None:
-        try:
-            hit = v.parse_code(raw)
-        except v.BadValue as bad:
-            rows.bad(r, name, bad.message, bad.hint)
-            return ""
-        if isinstance(raw, str | None) and len(_CODE_CACHE) < 4096:
-            _CODE_CACHE[raw] = hit
-    code, note = hit
-    if note:
-        rows.bad(r, name, note, "use the 2024 code in the MIS", Severity.WARNING)
-    return code
+    def __init__(self, rows: _Rows, data: list[tuple[int, list[object]]]) -> None:
+        self.rows = rows
+        self.data = data
+        self.notes: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self.bad: dict[tuple[str, str, str, str], list[int]] = defaultdict(list)
+
+    def column(self, cols: dict[str, Sequence[object]], name: str) -> list[str]:
+        col = cols.get(name)
+        if col is None:
+            return [""] * len(self.data)
+        parsed: dict[object, tuple[str, str | None] | v.BadValue] = {}
+        for raw in set(col):
+            try:
+                parsed[raw] = v.parse_code(raw)
+            except v.BadValue as bad:
+                parsed[raw] = bad
+        out: list[str] = []
+        for i, raw in enumerate(col):
+            hit = parsed[raw]
+            if isinstance(hit, v.BadValue):
+                self.bad[(name, v.text(raw), hit.message, hit.hint)].append(i)
+                out.append("")
+                continue
+            code, note = hit
+            if note:
+                self.notes[(name, note)].append(i)
+            out.append(code)
+        return out
+
+    def report(self) -> None:
+        for (name, _, message, hint), where in self.bad.items():
+            for i in where[: self.LIMIT]:
+                self.rows.bad(self.data[i][0], name, message, hint)
+            if len(where) > self.LIMIT:
+                self.rows.bad(
+                    self.data[where[self.LIMIT]][0],
+                    name,
+                    f"{message} ({len(where) - self.LIMIT} more cells like this)",
+                    hint,
+                )
+        for (name, note), where in self.notes.items():
+            more = f" ({len(where)} cells, first shown)" if len(where) > 1 else ""
+            self.rows.bad(
+                self.data[where[0]][0],
+                name,
+                note + more,
+                "use the 2024 code in the MIS",
+                Severity.WARNING,
+            )
 
 
 def _read_contact_log(

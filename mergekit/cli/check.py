@@ -29,7 +29,8 @@ def check(config: Path | None, today: datetime | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report.as_json(), indent=2))
     else:
-        files = f"{ws.settings.files.tracking} and {ws.settings.files.transfer_list}"
+        s = ws.settings
+        files = " and ".join(s.resolve(f).name for f in (s.files.tracking, s.files.transfer_list))
         click.echo(f"Checking {files} for {ws.today:%A %d/%m/%Y}")
         for title, problems in report.grouped():
             click.echo(f"\n{title} ({len(problems)})")
