@@ -23,7 +23,8 @@ from openpyxl import load_workbook
 from stdnum.gb.upn import calc_check_digit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from excel_like import write_xlsx  # noqa: E402
+from excel_like import write_xlsx
+
 from mergekit.config import load_config
 from mergekit.workbook import read_tracking_file
 

@@ -145,13 +145,25 @@ class SchoolCalendar:
         """Mondays of the school weeks from start to end."""
         return sorted({week_start(d) for d in self.between(start, end)})
 
+    @cached_property
+    def _week_starts(self) -> tuple[date, ...]:
+        """Monday of every school week, in order (computed once: rules ask per pupil)."""
+        return tuple(sorted({week_start(d) for d in self.days}))
+
     def last_school_weeks(self, d: date, n: int) -> tuple[date, date] | None:
-        """(first day, last day) of the n school weeks ending with the week containing d."""
-        weeks = self.school_weeks(date.min, week_start(d) + timedelta(days=6))
-        if not weeks:
+        """(first day, last day) of the n school weeks ending with the week containing d: the
+        Monday of the first, and d (or the Sunday of the last school week, when d falls in a
+        holiday). A week with no school day in it is not counted."""
+        i = bisect.bisect_right(self._week_starts, week_start(d))
+        if i == 0 or n < 1:
             return None
-        chosen = weeks[-n:]
-        return chosen[0], min(d, chosen[-1] + timedelta(days=6))
+        return self._week_starts[max(0, i - n)], min(d, self._week_starts[i - 1] + timedelta(6))
+
+    def first_day_of_year(self, academic_year: str) -> date | None:
+        """The first school day of an academic year ('2026-27'), None if it has none."""
+        start, end = academic_year_bounds(academic_year)
+        i = bisect.bisect_left(self.days, start)
+        return self.days[i] if i < len(self.days) and self.days[i] <= end else None
 
     def by_term(self, academic_year: str | None = None) -> list[tuple[Term, tuple[date, ...]]]:
         out = []
@@ -170,3 +182,42 @@ class SchoolCalendar:
                 out.append(NonSchoolDay(d, reason))
             d += timedelta(days=1)
         return out
+
+
+@dataclass(frozen=True)
+class TermDays:
+    """One configured term as `mergekit calendar` shows it."""
+
+    term: Term
+    days: tuple[date, ...]  # its school days
+    closed: tuple[NonSchoolDay, ...]  # weekdays inside it that are not school days, and why
+
+
+def terms_of_year(calendar: SchoolCalendar, academic_year: str) -> list[TermDays]:
+    """The terms of one academic year with their school days and the days off inside them."""
+    return [
+        TermDays(term, days, tuple(calendar.non_school_days(term)))
+        for term, days in calendar.by_term(academic_year)
+    ]
+
+
+def compact_dates(days: Sequence[date]) -> str:
+    """'Sep 3-4, 7-11, 14-18; Oct 1-2': school days by month, consecutive days joined, so a
+    full week reads 7-11 and a missing day (INSET, bank holiday) shows as a gap."""
+    months: list[tuple[str, list[list[date]]]] = []
+    for d in sorted(days):
+        label = f"{d:%b}"
+        if not months or months[-1][0] != label:
+            months.append((label, [[d]]))
+            continue
+        runs = months[-1][1]
+        gap = (d - runs[-1][-1]).days
+        if gap == 1:
+            runs[-1].append(d)
+        else:
+            runs.append([d])
+    parts = []
+    for label, runs in months:
+        text = ", ".join(f"{r[0].day}" if len(r) == 1 else f"{r[0].day}-{r[-1].day}" for r in runs)
+        parts.append(f"{label} {text}")
+    return "; ".join(parts)

@@ -15,6 +15,7 @@ from typing import Any
 from mergekit.calendar import SchoolCalendar
 from mergekit.config import Settings
 from mergekit.errors import MergekitError, Problem, Severity, error, warning
+from mergekit.fields import addressees
 from mergekit.model import SchoolData
 from mergekit.sheets import lock_file
 from mergekit.workbook import ReadResult, read_tracking, read_transfer_list
@@ -200,9 +201,7 @@ def post_problems(data: SchoolData, settings: Settings) -> list[Problem]:
     for upn, pupil in data.pupils.items():
         if pupil.year is None or not first <= pupil.year <= last:
             continue
-        postable = [
-            c for c in data.contacts_of(upn) if c.receives_letters and c.address.is_postable
-        ]
+        postable = [c for c in addressees(data.contacts_of(upn)) if c.address.is_postable]
         if postable:
             continue
         src = pupil.source

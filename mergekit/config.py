@@ -178,7 +178,9 @@ class PolicySettings:
         "policy",
     )
     min_possible_sessions: int = doc(
-        "No letter before a pupil has this many possible sessions.", 20
+        "No letter or severe-absence alert before a pupil has this many possible sessions "
+        "this year; the attendance-drop check needs this many before and within its window.",
+        20,
     )
     letter_interval_school_days: int = doc(
         "School days between one warning letter and the next.", 15

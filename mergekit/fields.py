@@ -116,8 +116,19 @@ def _contact(c: Contact | None) -> dict[str, Any]:
 
 def addressees(contacts: Sequence[Contact]) -> list[Contact]:
     """Who a letter is addressed to: contacts with parental responsibility who live with the
-    pupil, not flagged no-contact, in priority order (at most two names on the envelope)."""
-    return [c for c in contacts if c.receives_letters][:2]
+    pupil, not flagged no-contact, in priority order (at most two names on the envelope).
+
+    A child in foster, kinship or residential care lives with a carer who seldom holds
+    parental responsibility (the local authority does): when nobody with it lives with the
+    pupil, the letter goes to the carer they live with."""
+    to = [c for c in contacts if c.receives_letters]
+    if not to:
+        to = [
+            c
+            for c in contacts
+            if c.lives_with_pupil and not c.no_contact and "carer" in c.relationship.casefold()
+        ]
+    return to[:2]
 
 
 def salutation(people: Sequence[Contact]) -> str:
@@ -274,11 +285,13 @@ def build_context(
     calendar: SchoolCalendar | None = None,
     action: Action | None = None,
     letters: LetterHistory | None = None,
+    to: Sequence[Contact] | None = None,
 ) -> dict[str, Any]:
-    """Every merge field for one pupil (and the action being done, if any)."""
+    """Every merge field for one pupil (and the action being done, if any). ``to`` overrides
+    the addressees (so siblings' letters name the same parents in the same order)."""
     del calendar  # reserved: school-day arithmetic in fields (not needed yet)
     contacts = data.contacts_of(pupil.upn)
-    to = addressees(contacts)
+    to = list(to) if to is not None else addressees(contacts)
     parents = [c for c in contacts if c.parental_responsibility][:2]
     others = [c for c in contacts if c not in parents][:2]
     marks = data.marks_of(pupil.upn)
@@ -332,12 +345,23 @@ def build_context(
             "address_lines": list(to[0].address.block()) if to else [],
             "has_address": bool(to) and to[0].address.is_postable,
             "emails": [c.email for c in to if c.email],
+            "sign_off": "Yours sincerely" if to else "Yours faithfully",
         },
         "parent1": _contact(parents[0] if parents else None),
         "parent2": _contact(parents[1] if len(parents) > 1 else None),
         "other_contact1": _contact(others[0] if others else None),
         "other_contact2": _contact(others[1] if len(others) > 1 else None),
         "siblings": siblings,
+        "contact_log": [
+            {
+                "date": uk_date(e.date),
+                "method": e.method,
+                "contact_made": yes_no(e.contact_made),
+                "notes": e.notes,
+            }
+            for e in sorted(data.contact_log.get(pupil.upn, ()), key=lambda e: e.date)
+            if e.date <= today
+        ][-RECENT_ABSENCES:],
         "social_worker": _person(pupil.social_worker),
         "key_worker": _person(pupil.key_worker),
         "action": action_ctx,

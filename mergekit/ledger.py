@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -103,6 +103,10 @@ def _now() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
+# (run_id, upn, action, stage, academic_year, day, reason, evidence) for record_actions.
+ActionRow = tuple[int, str, str, str, str, date, str, Mapping[str, Any] | None]
+
+
 @dataclass(frozen=True, slots=True)
 class ActionRecord:
     id: int
@@ -135,31 +139,30 @@ class Ledger:
 
     @classmethod
     def open(cls, path: Path) -> Ledger:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.DatabaseError as e:
-            raise LedgerError(
-                f"{path}: not a mergekit ledger ({e}) - point [files] ledger at "
-                "another file, or restore the ledger from a backup"
-            ) from e
-        if version > SCHEMA_VERSION:
-            conn.close()
-            raise LedgerError(
-                f"{path}: this ledger was written by a newer mergekit (schema {version}, this "
-                f"version knows {SCHEMA_VERSION}) - upgrade mergekit (pip install -U mergekit)"
-            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn, version = _connect(
+            path,
+            str(path),
+            "PRAGMA foreign_keys = ON",
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA synchronous = FULL",
+        )
         if version < SCHEMA_VERSION:
             with _tx(conn):
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        return cls(conn, path)
+
+    @classmethod
+    def open_readonly(cls, path: Path) -> Ledger | None:
+        """Open an existing ledger only to read it (``mergekit plan`` must not change it).
+        None when the file holds no mergekit tables yet."""
+        conn, version = _connect(path, f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        if version < SCHEMA_VERSION:
+            conn.close()
+            return None
         return cls(conn, path)
 
     def close(self) -> None:
@@ -204,30 +207,47 @@ class Ledger:
         evidence: dict[str, Any] | None = None,
     ) -> int:
         """Record an action as done; returns its id (the existing id if already recorded)."""
-        with self.transaction() as c:
-            row = c.execute(
-                "SELECT id FROM actions WHERE upn=? AND action=? AND stage=?", (upn, action, stage)
-            ).fetchone()
-            if row:
-                return int(row["id"])
-            cur = c.execute(
-                "INSERT INTO actions (run_id, upn, action, stage, academic_year, day, reason, "
-                "evidence, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    run_id,
-                    upn,
-                    action,
-                    stage,
-                    academic_year,
-                    day.isoformat(),
-                    reason,
-                    json.dumps(evidence or {}, default=str),
-                    _now(),
-                ),
-            )
-            return int(cur.lastrowid or 0)
+        row = (run_id, upn, action, stage, academic_year, day, reason, evidence)
+        return self.record_actions([row])[0]
 
-    def actions(self, upn: str | None = None, action: str | None = None) -> list[ActionRecord]:
+    def record_actions(
+        self,
+        rows: Sequence[ActionRow],
+    ) -> list[int]:
+        """Record many actions in ONE transaction (all or none); each row is
+        (run_id, upn, action, stage, academic_year, day, reason, evidence). Returns the ids in
+        order; an action already recorded keeps its first record and id."""
+        ids: list[int] = []
+        with self.transaction() as c:
+            for run_id, upn, action, stage, academic_year, day, reason, evidence in rows:
+                found = c.execute(
+                    "SELECT id FROM actions WHERE upn=? AND action=? AND stage=?",
+                    (upn, action, stage),
+                ).fetchone()
+                if found:
+                    ids.append(int(found["id"]))
+                    continue
+                cur = c.execute(
+                    "INSERT INTO actions (run_id, upn, action, stage, academic_year, day, "
+                    "reason, evidence, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        run_id,
+                        upn,
+                        action,
+                        stage,
+                        academic_year,
+                        day.isoformat(),
+                        reason,
+                        json.dumps(dict(evidence or {}), default=str),
+                        _now(),
+                    ),
+                )
+                ids.append(int(cur.lastrowid or 0))
+        return ids
+
+    def actions(
+        self, upn: str | None = None, action: str | None = None, day: date | None = None
+    ) -> list[ActionRecord]:
         sql = "SELECT * FROM actions WHERE 1=1"
         args: list[Any] = []
         if upn:
@@ -236,6 +256,9 @@ class Ledger:
         if action:
             sql += " AND action = ?"
             args.append(action)
+        if day is not None:
+            sql += " AND day = ?"
+            args.append(day.isoformat())
         sql += " ORDER BY day, id"
         return [
             ActionRecord(
@@ -247,11 +270,21 @@ class Ledger:
                 r["academic_year"],
                 date.fromisoformat(r["day"]),
                 r["reason"],
-                json.loads(r["evidence"]),
+                json.loads(r["evidence"] or "{}"),
                 r["created_at"],
             )
             for r in self.conn.execute(sql, args)
         ]
+
+    def letters_sent(self, academic_year: str) -> list[tuple[str, str, date]]:
+        """(UPN, pa_letter_N, school day) of the warning letters recorded for a year (without
+        loading every action's evidence)."""
+        rows = self.conn.execute(
+            "SELECT upn, action, day FROM actions WHERE academic_year = ? "
+            "AND action LIKE 'pa\\_letter\\_%' ESCAPE '\\' ORDER BY day, id",
+            (academic_year,),
+        )
+        return [(r[0], r[1], date.fromisoformat(r[2])) for r in rows]
 
     def done_keys(self) -> set[tuple[str, str, str]]:
         """(upn, action, stage) of every action already carried out."""
@@ -341,12 +374,52 @@ class Ledger:
             )
         return sorted(lines, key=lambda h: h.when)
 
+    def history_counts(self) -> list[tuple[str, int, int, int, str]]:
+        """(UPN, actions, documents, emails, last activity) for every pupil with history."""
+        rows = self.conn.execute(
+            """
+            SELECT upn, SUM(a), SUM(d), SUM(m), MAX(at) FROM (
+                SELECT upn, 1 AS a, 0 AS d, 0 AS m, created_at AS at FROM actions
+                UNION ALL SELECT upn, 0, 1, 0, created_at FROM documents
+                UNION ALL SELECT upn, 0, 0, 1, updated_at FROM messages
+                UNION ALL SELECT upn, 0, 0, 0, written_at FROM writes
+            ) GROUP BY upn ORDER BY upn
+            """
+        )
+        return [(r[0], int(r[1]), int(r[2]), int(r[3]), str(r[4])) for r in rows]
+
     def pupils_with_history(self) -> list[str]:
         rows = self.conn.execute(
             "SELECT upn FROM actions UNION SELECT upn FROM messages UNION SELECT upn FROM writes "
             "ORDER BY upn"
         )
         return [r[0] for r in rows]
+
+
+def _connect(
+    path: Path, database: str, *pragmas: str, uri: bool = False
+) -> tuple[sqlite3.Connection, int]:
+    """A connection to ``database`` (the path, or with ``uri`` a ``file:`` URI) with
+    ``pragmas`` run, and its schema version; LedgerError for a file that is not a ledger or
+    one a newer mergekit wrote."""
+    try:
+        conn = sqlite3.connect(database, uri=uri, timeout=30, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        for pragma in pragmas:
+            conn.execute(pragma)
+        version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as e:
+        raise LedgerError(
+            f"{path}: not a mergekit ledger ({e}) - point [files] ledger at "
+            "another file, or restore the ledger from a backup"
+        ) from e
+    if version > SCHEMA_VERSION:
+        conn.close()
+        raise LedgerError(
+            f"{path}: this ledger was written by a newer mergekit (schema {version}, this "
+            f"version knows {SCHEMA_VERSION}) - upgrade mergekit (pip install -U mergekit)"
+        )
+    return conn, version
 
 
 @contextmanager
@@ -360,6 +433,12 @@ def _tx(conn: sqlite3.Connection) -> Iterator[None]:
         ) from e
     try:
         yield
+    except sqlite3.OperationalError as e:
+        conn.execute("ROLLBACK")
+        raise LedgerError(
+            f"could not save to the ledger ({e}) - check the disk has space and the ledger "
+            "file and its folder can be written to"
+        ) from e
     except BaseException:
         conn.execute("ROLLBACK")
         raise

@@ -131,14 +131,22 @@ class Pupil:
 
     @property
     def sort_key(self) -> tuple[int, str, str, str, str]:
-        """The order staff hand letters out: year, reg group, surname, forename, UPN."""
-        return (
-            self.year if self.year is not None else 99,
-            self.reg_group.casefold(),
-            self.surname.casefold(),
-            self.forename.casefold(),
-            self.upn,
-        )
+        """The order staff hand letters out (:func:`handout_key`)."""
+        return handout_key(self.year, self.reg_group, self.surname, self.forename, self.upn)
+
+
+def handout_key(
+    year: int | None, reg_group: str, surname: str, forename: str, upn: str
+) -> tuple[int, str, str, str, str]:
+    """The order staff hand letters out: year (none last), reg group, surname, forename, UPN;
+    letters compared without regard to case."""
+    return (
+        year if year is not None else 99,
+        reg_group.casefold(),
+        surname.casefold(),
+        forename.casefold(),
+        upn,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +308,30 @@ class Action:
     reg_group: str = ""
     evidence: Mapping[str, object] = field(default_factory=dict)
     approved: bool = True
+
+    @classmethod
+    def for_pupil(
+        cls,
+        pupil: Pupil,
+        action: str,
+        *,
+        reason: str,
+        stage: str,
+        academic_year: str,
+        evidence: Mapping[str, object] | None = None,
+    ) -> Action:
+        """An action for ``pupil``, carrying the pupil's name, year and reg group."""
+        return cls(
+            upn=pupil.upn,
+            name=pupil.full_name,
+            action=action,
+            reason=reason,
+            stage=stage,
+            academic_year=academic_year,
+            year=pupil.year,
+            reg_group=pupil.reg_group,
+            evidence={} if evidence is None else evidence,
+        )
 
     def key(self) -> tuple[str, str, str]:
         return (self.upn, self.action, self.stage)

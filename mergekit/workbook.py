@@ -916,11 +916,13 @@ def _read_letters(
         raw = rows.text(r, row, "letter")
         action = letter_action(raw)
         if action is None:
+            # A school's log holds other letters too (medical evidence requests...): not ours.
             rows.bad(
                 r,
                 "letter",
-                f"{raw!r} is not a letter mergekit knows",
-                "write Letter 1, Letter 2 or Letter 3",
+                f"{raw!r} is not an attendance warning letter, so mergekit skips it",
+                "write Letter 1, Letter 2 or Letter 3 if it was one",
+                Severity.WARNING,
             )
             continue
         day = rows.get(r, row, "date_sent")
@@ -930,6 +932,14 @@ def _read_letters(
             continue
         out[upn].append(LetterRecord(upn, action, day, rows.source(r)))
     return {upn: tuple(sorted(ls, key=lambda x: x.date_sent)) for upn, ls in out.items()}
+
+
+_NOT_WRITTEN = re.compile(r"\b(verbal|verbally|phone|call|enquiry|enquired|asked|mentioned)\b")
+
+
+def is_unwritten(raw: str) -> bool:
+    """'Verbal EHE enquiry': the policy only acts on home-education requests made in writing."""
+    return bool(_NOT_WRITTEN.search(raw.casefold()))
 
 
 def event_kind(raw: str) -> EventKind | None:
@@ -956,8 +966,19 @@ def _read_events(
             rows.bad(
                 r,
                 "event",
-                f"{raw!r} is not an event mergekit knows",
-                "write 'Planned move' or 'Elective home education request'",
+                f"{raw!r} is not a planned move or home-education request, so mergekit skips it",
+                "write 'Planned move' or 'Elective home education request' if it was one",
+                Severity.WARNING,
+            )
+            continue
+        if kind is EventKind.HOME_EDUCATION and is_unwritten(raw):
+            rows.bad(
+                r,
+                "event",
+                f"{raw!r}: home education requests count only when made in writing, so this "
+                "row is not treated as one",
+                "record the date the written request arrives as 'Elective home education request'",
+                Severity.WARNING,
             )
             continue
         day = rows.get(r, row, "date_received")
@@ -1001,7 +1022,11 @@ class TransferList:
 
 def read_transfer_list(settings: Settings, path: Path | None = None) -> TransferList:
     """Read the Off Roll tab of the transfer list."""
-    path = path or settings.require_file("transfer_list")
+    with _gc_paused():
+        return _read_transfer_list(settings, path or settings.require_file("transfer_list"))
+
+
+def _read_transfer_list(settings: Settings, path: Path) -> TransferList:
     problems: list[Problem] = []
     sheets = read_workbook(path)
     found = _locate(path.name, sheets, settings, ("off_roll",), problems, required=("off_roll",))
@@ -1010,25 +1035,41 @@ def read_transfer_list(settings: Settings, path: Path | None = None) -> Transfer
         raise WorkbookError(errs or f"{path.name}: no Off Roll tab found")
     match = found["off_roll"]
     rows = _Rows(path.name, SHEETS["off_roll"], match, problems)
+    data, cols = rows.columns()  # column-wise: transfer lists grow by years of leavers
+    n = len(data)
+    text = {
+        f: rows.texts(cols, f, n) for f in ("name", "upn", "year_group", "reason", "authorised_by")
+    }
+    dates = {
+        f: rows.typed(data, cols, f)
+        for f in (
+            "dob",
+            "date_of_leaving",
+            "date_authorised",
+            "data_team_emailed",
+            "transfer_list_updated",
+            "admissions_informed",
+        )
+    }
     leavers: list[Leaver] = []
-    for r, row in rows:
-        name = rows.text(r, row, "name")
+    for i, (r, _) in enumerate(data):
+        name = text["name"][i]
         if not name:
             continue
         leavers.append(
             Leaver(
                 name=name,
                 row=r,
-                upn=rows.text(r, row, "upn").upper().replace(" ", ""),
-                dob=_as_date(rows.get(r, row, "dob")),
-                year_group=rows.text(r, row, "year_group"),
-                date_of_leaving=_as_date(rows.get(r, row, "date_of_leaving")),
-                reason=rows.text(r, row, "reason"),
-                authorised_by=rows.text(r, row, "authorised_by"),
-                date_authorised=_as_date(rows.get(r, row, "date_authorised")),
-                data_team_emailed=_as_date(rows.get(r, row, "data_team_emailed")),
-                transfer_list_updated=_as_date(rows.get(r, row, "transfer_list_updated")),
-                admissions_informed=_as_date(rows.get(r, row, "admissions_informed")),
+                upn=text["upn"][i].upper().replace(" ", ""),
+                dob=_as_date(dates["dob"][i]),
+                year_group=text["year_group"][i],
+                date_of_leaving=_as_date(dates["date_of_leaving"][i]),
+                reason=text["reason"][i],
+                authorised_by=text["authorised_by"][i],
+                date_authorised=_as_date(dates["date_authorised"][i]),
+                data_team_emailed=_as_date(dates["data_team_emailed"][i]),
+                transfer_list_updated=_as_date(dates["transfer_list_updated"][i]),
+                admissions_informed=_as_date(dates["admissions_informed"][i]),
                 source=rows.source(r),
             )
         )

@@ -30,16 +30,22 @@ def test_example_config_loads_without_warnings() -> None:
 
 
 def test_unknown_key_is_a_warning_with_did_you_mean(tmp_path: Path) -> None:
-    s = load_config(_write(tmp_path, '[school]\nname = "X"\n\n[policy]\npa_treshold_percent = 85\n'))
+    s = load_config(
+        _write(tmp_path, '[school]\nname = "X"\n\n[policy]\npa_treshold_percent = 85\n')
+    )
     (w,) = s.warnings
-    assert str(w) == ("mergekit.toml line 5: unknown key 'pa_treshold_percent' in [policy] - "
-                      "did you mean 'pa_threshold_percent'?")
+    assert str(w) == (
+        "mergekit.toml line 5: unknown key 'pa_treshold_percent' in [policy] - "
+        "did you mean 'pa_threshold_percent'?"
+    )
     assert 90.0 == s.policy.pa_threshold_percent
 
 
 def test_wrong_types_are_errors_naming_key_and_line(tmp_path: Path) -> None:
-    text = ('[school]\nname = "X"\n[policy]\ncme_inform_days = "five"\n'
-            "[calendar]\ninset_days = [2026-09-01, \"2026-09-02\"]\n")
+    text = (
+        '[school]\nname = "X"\n[policy]\ncme_inform_days = "five"\n'
+        '[calendar]\ninset_days = [2026-09-01, "2026-09-02"]\n'
+    )
     with pytest.raises(ConfigError) as e:
         load_config(_write(tmp_path, text))
     message = str(e.value)
@@ -49,13 +55,15 @@ def test_wrong_types_are_errors_naming_key_and_line(tmp_path: Path) -> None:
 
 def test_missing_required_key_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"\[school\] needs 'name'"):
-        load_config(_write(tmp_path, "[school]\nphone = \"1\"\n"))
+        load_config(_write(tmp_path, '[school]\nphone = "1"\n'))
 
 
 def test_values_that_parse_but_cannot_be_right_are_errors(tmp_path: Path) -> None:
-    text = ('[school]\nname = "X"\n[policy]\npa_rule = "strict"\n'
-            'vulnerable_flags = ["looked_afte"]\n[calendar]\n'
-            "terms = [{ start = 2026-09-10, end = 2026-09-01 }]\n")
+    text = (
+        '[school]\nname = "X"\n[policy]\npa_rule = "strict"\n'
+        'vulnerable_flags = ["looked_afte"]\n[calendar]\n'
+        "terms = [{ start = 2026-09-10, end = 2026-09-01 }]\n"
+    )
     with pytest.raises(ConfigError) as e:
         load_config(_write(tmp_path, text))
     message = str(e.value)
@@ -68,8 +76,9 @@ def test_missing_workbook_is_an_error_naming_key_and_line(tmp_path: Path) -> Non
     s = load_config(_write(tmp_path, '[school]\nname = "X"\n[files]\ntracking = "nope.xlsx"\n'))
     with pytest.raises(ConfigError) as e:
         s.require_file("tracking")
-    assert str(e.value).startswith("mergekit.toml line 4: [files] tracking = 'nope.xlsx': "
-                                   "no such file")
+    assert str(e.value).startswith(
+        "mergekit.toml line 4: [files] tracking = 'nope.xlsx': no such file"
+    )
 
 
 def test_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
@@ -93,8 +102,18 @@ def test_bad_toml_syntax_is_explained(tmp_path: Path) -> None:
 
 def test_starter_file_loads_and_documents_every_section() -> None:
     text = starter_toml()
-    for section in ("[school]", "[council]", "[files]", "[calendar]", "[policy]", "[mail]",
-                    "[pdf]", "# [columns.pupils]", "# [templates]", "# [forms.council_cme]"):
+    for section in (
+        "[school]",
+        "[council]",
+        "[files]",
+        "[calendar]",
+        "[policy]",
+        "[mail]",
+        "[pdf]",
+        "# [columns.pupils]",
+        "# [templates]",
+        "# [forms.council_cme]",
+    ):
         assert section in text
 
 
@@ -119,4 +138,5 @@ def test_init_writes_the_starter_and_never_overwrites(tmp_path: Path) -> None:
 def test_docs_config_reference_is_up_to_date() -> None:
     committed = (ROOT / "docs" / "config.md").read_text(encoding="utf-8")
     assert config_reference() == committed, (
-        "docs/config.md is stale: run `python -m mergekit.starter > docs/config.md`")
+        "docs/config.md is stale: run `python -m mergekit.starter > docs/config.md`"
+    )

@@ -50,8 +50,17 @@ def test_impossible_dates_are_refused_with_the_fix(raw: object, message: str) ->
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [(0.873, 87.3), (87.3, 87.3), ("87.3%", 87.3), ("87.3", 87.3), ("0.873", 87.3), (100, 100.0),
-     ("100%", 100.0), (1, 100.0), (0, 0.0)],
+    [
+        (0.873, 87.3),
+        (87.3, 87.3),
+        ("87.3%", 87.3),
+        ("87.3", 87.3),
+        ("0.873", 87.3),
+        (100, 100.0),
+        ("100%", 100.0),
+        (1, 100.0),
+        (0, 0.0),
+    ],
 )
 def test_percentages_in_all_three_shapes(raw: object, expected: float) -> None:
     assert expected == pytest.approx(v.parse_percent(raw))
@@ -65,8 +74,20 @@ def test_bad_percentages_are_refused(raw: object) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("Y", True), ("yes", True), ("TRUE", True), (1, True), ("✓", True), (True, True),
-     ("N", False), ("No", False), ("false", False), (0, False), ("", False), (None, False)],
+    [
+        ("Y", True),
+        ("yes", True),
+        ("TRUE", True),
+        (1, True),
+        ("✓", True),
+        (True, True),
+        ("N", False),
+        ("No", False),
+        ("false", False),
+        (0, False),
+        ("", False),
+        (None, False),
+    ],
 )
 def test_flags(raw: object, expected: bool) -> None:
     assert expected is v.parse_flag(raw)
@@ -111,8 +132,18 @@ def test_bad_upns_say_what_is_wrong(raw: str, message: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [(9, 9), (9.0, 9), ("9", 9), ("Year 9", 9), ("Y9", 9), ("yr 10", 10), ("R", 0),
-     ("Reception", 0), ("N2", -2), ("12", 12)],
+    [
+        (9, 9),
+        (9.0, 9),
+        ("9", 9),
+        ("Year 9", 9),
+        ("Y9", 9),
+        ("yr 10", 10),
+        ("R", 0),
+        ("Reception", 0),
+        ("N2", -2),
+        ("12", 12),
+    ],
 )
 def test_year_groups(raw: object, expected: int) -> None:
     assert expected == v.parse_year(raw)
@@ -125,12 +156,22 @@ def test_phone_typed_into_a_number_cell_gets_its_leading_zero_back() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "code", "noted"),
-    [("/", "/", False), ("\\", "\\", False), (" n ", "N", False), ("", "", False),
-     ("-", "", False), ("Y3", "Y3", False), ("C1", "C1", False), ("H", "C", True),
-     ("J", "J1", True), ("I01", "I", True)],
+    [
+        ("/", "/", False),
+        ("\\", "\\", False),
+        (" n ", "N", False),
+        ("", "", False),
+        ("-", "", False),
+        ("Y3", "Y3", False),
+        ("C1", "C1", False),
+        ("H", "C", True),
+        ("J", "J1", True),
+        ("I01", "I", True),
+    ],
 )
-def test_codes_are_checked_and_legacy_codes_mapped_explicitly(raw: str, code: str,
-                                                              noted: bool) -> None:
+def test_codes_are_checked_and_legacy_codes_mapped_explicitly(
+    raw: str, code: str, noted: bool
+) -> None:
     got, note = v.parse_code(raw)
     assert code == got
     assert noted is (note is not None)

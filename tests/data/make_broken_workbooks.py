@@ -35,28 +35,66 @@ PUPILS = [
     [upn(2), "Brennan", "Siobhán", date(2012, 10, 2), 9, "9CD", "F"],
     [upn(3), "Chowdhury", "Nadia", date(2011, 1, 20), 10, "10EF", "F"],
 ]
-CONTACT_HEADER = ["UPN", "Priority", "Contact Name", "Relationship", "Parental Responsibility",
-                  "Lives With Pupil", "Address Line 1", "Postcode", "Mobile", "Email"]
+CONTACT_HEADER = [
+    "UPN",
+    "Priority",
+    "Contact Name",
+    "Relationship",
+    "Parental Responsibility",
+    "Lives With Pupil",
+    "Address Line 1",
+    "Postcode",
+    "Mobile",
+    "Email",
+]
 CONTACTS = [
-    [upn(1), 1, "Mrs Funmi Adeyemi", "Mother", "Y", "Y", "1 Elm Row", "ZZ1 1AA",
-     "07700 900001", "f.adeyemi@example.org"],
-    [upn(2), 1, "Mr Liam Brennan", "Father", "Y", "Y", "2 Oak Row", "ZZ1 1AB",
-     "07700 900002", ""],
-    [upn(3), 1, "Ms Rekha Chowdhury", "Mother", "Y", "Y", "3 Ash Row", "ZZ1 1AC",
-     "07700 900003", "r.chowdhury@example.org"],
+    [
+        upn(1),
+        1,
+        "Mrs Funmi Adeyemi",
+        "Mother",
+        "Y",
+        "Y",
+        "1 Elm Row",
+        "ZZ1 1AA",
+        "07700 900001",
+        "f.adeyemi@example.org",
+    ],
+    [upn(2), 1, "Mr Liam Brennan", "Father", "Y", "Y", "2 Oak Row", "ZZ1 1AB", "07700 900002", ""],
+    [
+        upn(3),
+        1,
+        "Ms Rekha Chowdhury",
+        "Mother",
+        "Y",
+        "Y",
+        "3 Ash Row",
+        "ZZ1 1AC",
+        "07700 900003",
+        "r.chowdhury@example.org",
+    ],
 ]
 MARK_HEADER = ["UPN", "Date", "AM", "PM"]
-MARK_DAYS = [date(2026, 11, 23), date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 26),
-             date(2026, 11, 27)]
+MARK_DAYS = [
+    date(2026, 11, 23),
+    date(2026, 11, 24),
+    date(2026, 11, 25),
+    date(2026, 11, 26),
+    date(2026, 11, 27),
+]
 
 
 def marks() -> list[list[object]]:
     return [[p[0], d, "/", "\\"] for p in PUPILS for d in MARK_DAYS]
 
 
-def workbook(pupils: list[list[object]] | None = None, *, pupil_header: list[str] | None = None,
-             contacts: list[list[object]] | None = None,
-             mark_rows: list[list[object]] | None = None) -> Workbook:
+def workbook(
+    pupils: list[list[object]] | None = None,
+    *,
+    pupil_header: list[str] | None = None,
+    contacts: list[list[object]] | None = None,
+    mark_rows: list[list[object]] | None = None,
+) -> Workbook:
     wb = Workbook()
     wb.properties.created = wb.properties.modified = FIXED
     ws = wb.active
@@ -90,8 +128,12 @@ def main() -> None:
     save(workbook(), FORMATS / "tracking.xlsx")
 
     # Headers an MIS might use that are not pupil-list headers at all.
-    save(workbook(pupil_header=["Pupil Ref", "Family Nme", "Given", "Birthday", "Yeer", "Form",
-                                "Gender"]), BROKEN / "wrong_headers.xlsx")
+    save(
+        workbook(
+            pupil_header=["Pupil Ref", "Family Nme", "Given", "Birthday", "Yeer", "Form", "Gender"]
+        ),
+        BROKEN / "wrong_headers.xlsx",
+    )
     # Text in number columns.
     rows = [list(r) for r in PUPILS]
     rows[0][4] = "nine"
@@ -158,9 +200,19 @@ def main() -> None:
     if soffice:
         with tempfile.TemporaryDirectory() as tmp:
             subprocess.run(
-                [soffice, f"-env:UserInstallation=file://{tmp}/profile", "--headless",
-                 "--convert-to", "xls", "--outdir", tmp, str(FORMATS / "tracking.xlsx")],
-                check=True, capture_output=True, timeout=120,
+                [
+                    soffice,
+                    f"-env:UserInstallation=file://{tmp}/profile",
+                    "--headless",
+                    "--convert-to",
+                    "xls",
+                    "--outdir",
+                    tmp,
+                    str(FORMATS / "tracking.xlsx"),
+                ],
+                check=True,
+                capture_output=True,
+                timeout=120,
             )
             shutil.copy(Path(tmp) / "tracking.xls", FORMATS / "tracking.xls")
 
