@@ -695,3 +695,40 @@ def match_header(
             if f.contains and all(word in key for word in f.contains):
                 return f.name
     return None
+
+
+def reference_markdown() -> str:
+    """docs/columns.md: every field of every sheet and the headers mergekit knows for it."""
+    out = [
+        "# Workbook columns mergekit recognises",
+        "",
+        "Generated from `mergekit/columns.py` (`python -m mergekit.columns > docs/columns.md`);",
+        "a test keeps it in step.",
+        "",
+        "mergekit finds each sheet by its header row (anywhere in the first 10 rows), whatever",
+        "the sheet is called. Headers match ignoring case, spaces and punctuation, so",
+        "`Date of Birth`, `DATE OF BIRTH:` and `date_of_birth` are the same. If your MIS uses",
+        "another name, tell mergekit in mergekit.toml, e.g.",
+        "",
+        "```toml",
+        "[columns.pupils]",
+        'dob = "Birth Date"',
+        "```",
+        "",
+    ]
+    for kind, spec in SHEETS.items():
+        required = {group[0] for group in spec.required}
+        out += [f"## {spec.title} (`[columns.{kind}]`)", "",
+                "| field | headers mergekit knows |", "|---|---|"]
+        for f in spec.fields:
+            names = ", ".join(f"`{s}`" for s in f.synonyms)
+            mark = " (required)" if f.name in required else ""
+            out.append(f"| `{f.name}`{mark} | {names} |")
+        out.append("")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":  # pragma: no cover - regenerates docs/columns.md
+    import sys
+
+    sys.stdout.write(reference_markdown())

@@ -43,13 +43,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lxml import etree  # type: ignore[import-untyped, unused-ignore]
+from lxml import etree
 
 from mergekit.atomic import write_atomic
 from mergekit.errors import ConversionError
 
 if TYPE_CHECKING:
-    from lxml.etree import _Element  # type: ignore[import-untyped, unused-ignore]
+    from lxml.etree import _Element
 
 log = logging.getLogger(__name__)
 

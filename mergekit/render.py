@@ -28,7 +28,7 @@ from xml.parsers import expat
 from docxtpl import DocxTemplate
 from jinja2 import Environment, StrictUndefined, Template, TemplateSyntaxError, UndefinedError
 from jinja2 import TemplateError as JinjaTemplateError
-from lxml import etree  # type: ignore[import-untyped, unused-ignore]
+from lxml import etree
 
 from mergekit.errors import TemplateError
 from mergekit.fields import tick

@@ -30,7 +30,7 @@ from typing import Any
 
 from jinja2 import TemplateError as JinjaTemplateError
 from jinja2 import TemplateSyntaxError, nodes
-from lxml import etree  # type: ignore[import-untyped, unused-ignore]
+from lxml import etree
 
 from mergekit.config import Settings
 from mergekit.errors import Severity

@@ -140,3 +140,11 @@ def test_docs_config_reference_is_up_to_date() -> None:
     assert config_reference() == committed, (
         "docs/config.md is stale: run `python -m mergekit.starter > docs/config.md`"
     )
+
+
+def test_docs_columns_reference_is_up_to_date() -> None:
+    from mergekit.columns import reference_markdown
+
+    committed = (ROOT / "docs" / "columns.md").read_text(encoding="utf-8")
+    assert reference_markdown() == committed, (
+        "docs/columns.md is stale: run `python -m mergekit.columns > docs/columns.md`")
