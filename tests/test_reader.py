@@ -295,3 +295,31 @@ def test_check_json_reports_every_problem_for_machines(tmp_path: Path) -> None:
     assert 2 == report["errors"]
     cells = {(p["sheet"], p["cell"]) for p in report["problems"] if p["severity"] == "error"}
     assert {("Pupils", "A7"), ("Pupils", "A8")} == cells
+
+
+def _realworld_workbooks() -> list[Path]:
+    from conftest import REALWORLD
+
+    folder = REALWORLD / "xlsx"
+    return sorted(folder.iterdir()) if folder.is_dir() else []
+
+
+@pytest.mark.realworld
+@pytest.mark.parametrize("book", _realworld_workbooks(), ids=lambda p: p.name)
+def test_real_world_workbooks_that_are_not_trackers_are_explained_not_crashed_on(
+    tmp_path: Path, book: Path
+) -> None:
+    """Charts, pivots, macros, Strict Open XML...: read-only, and a clear answer."""
+    cfg = write_config(tmp_path, book)
+    result = CliRunner().invoke(main, ["check", "--config", str(cfg)])
+    assert 1 == result.exit_code
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"{book.name}: no sheet looks like the pupils sheet" in result.output
+
+
+def test_real_world_folder_is_present_or_the_reason_is_given() -> None:
+    if not _realworld_workbooks():
+        pytest.skip(
+            "../shared/realworld/xlsx is absent: real-world workbooks live outside the repo"
+        )
+    assert len(_realworld_workbooks()) > 10
