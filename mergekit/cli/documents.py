@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import shutil
-import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
 from mergekit.cli.base import main
-from mergekit.cli.options import config_option, today_option, workspace
+from mergekit.cli.options import config_option, progress_bars, today_option, workspace
 from mergekit.config import CONFIG_NAME, Settings, load_config
 from mergekit.documents import (
     DOCUMENT_ACTIONS,
     FORMS,
     LETTERS,
     DocumentsResult,
-    Progress,
     field_schema,
     list_fields,
     load_school,
@@ -36,13 +32,6 @@ from mergekit.resources import bundled
 from mergekit.runfolder import DOCX_DIR, PDF_DIR, PREVIEW_DIR
 from mergekit.templatecheck import TemplateReport, check_template
 from mergekit.workspace import Workspace
-
-_STAGES = {
-    "render": "Making documents",
-    "pdf": "Converting to PDF",
-    "forms": "Filling PDF forms",
-    "pack": "Print pack",
-}
 
 pdf_option = click.option(
     "--pdf",
@@ -94,7 +83,7 @@ def letters(
         _preview(ws, only or LETTERS, pdf)
         return
     data = load_school(ws)
-    with _progress() as progress:
+    with progress_bars() as progress:
         result = make_letters(ws, data, only=only, plan_file=plan_file, pdf=pdf, progress=progress)
     _report(ws, result, "letter")
 
@@ -144,7 +133,7 @@ def forms(
         raise click.UsageError("use either UPNs or --due, not both")
     ws = workspace(config, today)
     data = load_school(ws)
-    with _progress() as progress:
+    with progress_bars() as progress:
         result = make_forms(
             ws,
             data,
@@ -258,7 +247,7 @@ def templates_copy(folder: Path) -> None:
 
 def _preview(ws: Workspace, actions: Sequence[str], pdf: bool) -> None:
     data = _try_data(ws)
-    with _progress() as progress:
+    with progress_bars() as progress:
         result = make_preview(ws, data, actions, pdf=pdf, progress=progress)
     for note in result.notes:
         click.secho(f"Note: {note}", fg="yellow", err=True)
@@ -286,36 +275,6 @@ def _settings(config: Path | None) -> Settings:
     if config is not None or Path(CONFIG_NAME).is_file():
         return workspace(config, quiet=True).settings
     return load_config(bundled("examples", CONFIG_NAME))
-
-
-@contextmanager
-def _progress() -> Iterator[Progress]:
-    """A progress bar per stage, on stderr, driven by the library's callback."""
-    state: dict[str, Any] = {"stage": None, "bar": None, "done": 0}
-
-    def close() -> None:
-        if state["bar"] is not None:
-            state["bar"].render_finish()
-            state["bar"] = None
-
-    def update(stage: str, done: int, total: int) -> None:
-        if stage != state["stage"]:
-            close()
-            state["stage"] = stage
-            state["done"] = 0
-            state["bar"] = click.progressbar(
-                length=total, label=_STAGES.get(stage, stage), file=sys.stderr
-            )
-            state["bar"].render_progress()
-        bar = state["bar"]
-        if done > state["done"]:
-            bar.update(done - state["done"])
-            state["done"] = done
-
-    try:
-        yield update
-    finally:
-        close()
 
 
 def _report(ws: Workspace, result: DocumentsResult, kind: str) -> None:

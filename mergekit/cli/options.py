@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -45,3 +47,41 @@ def workspace(
     if ws.note and not quiet:
         click.secho(ws.note, fg="yellow", err=True)
     return ws
+
+
+_STAGES = {
+    "render": "Making documents",
+    "pdf": "Converting to PDF",
+    "forms": "Filling PDF forms",
+    "pack": "Print pack",
+}
+
+
+@contextmanager
+def progress_bars() -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar per stage, on stderr, driven by the library's callback."""
+    state: dict[str, Any] = {"stage": None, "bar": None, "done": 0}
+
+    def close() -> None:
+        if state["bar"] is not None:
+            state["bar"].render_finish()
+            state["bar"] = None
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage != state["stage"]:
+            close()
+            state["stage"] = stage
+            state["done"] = 0
+            state["bar"] = click.progressbar(
+                length=total, label=_STAGES.get(stage, stage), file=sys.stderr
+            )
+            state["bar"].render_progress()
+        bar = state["bar"]
+        if done > state["done"]:
+            bar.update(done - state["done"])
+            state["done"] = done
+
+    try:
+        yield update
+    finally:
+        close()

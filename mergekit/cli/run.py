@@ -8,8 +8,7 @@ from pathlib import Path
 import click
 
 from mergekit.cli.base import main
-from mergekit.cli.documents import _progress
-from mergekit.cli.options import config_option, today_option, workspace
+from mergekit.cli.options import config_option, progress_bars, today_option, workspace
 from mergekit.errors import Severity
 from mergekit.fields import ACTION_TITLES
 from mergekit.pipeline import RunReport, copy_example, run_day
@@ -88,7 +87,7 @@ def demo(out: Path, copy_only: bool) -> None:
 
 def _run(ws: Workspace, send: bool, limit: int | None) -> None:
     click.secho(f"mergekit run for {ws.today:%A %d %B %Y}", bold=True)
-    with _progress() as progress:
+    with progress_bars() as progress:
         report = run_day(ws, send=send, limit=limit, progress=progress)
     _check(report)
     if report.stopped:
