@@ -9,6 +9,7 @@ import click
 
 from mergekit.cli.base import main
 from mergekit.cli.options import config_option, progress_bars, today_option, workspace
+from mergekit.config import ACTIONS
 from mergekit.errors import Severity
 from mergekit.fields import ACTION_TITLES
 from mergekit.pipeline import RunReport, copy_example, run_day
@@ -152,8 +153,11 @@ def _made(r: RunReport) -> None:
         click.echo(
             f"4. Documents  {len(d.documents)} Word documents in {_rel(r, d.run_dir / 'docx')}/"
         )
-        for action, n in d.counts().items():
-            click.echo(f"               {ACTION_TITLES.get(action, action):<46} {n:>4}")
+        counts = d.counts()
+        for action in (a for a in ACTIONS if a in counts):
+            click.echo(
+                f"               {ACTION_TITLES.get(action, action):<46} {counts[action]:>4}"
+            )
     elif d.already_done:
         click.echo(
             f"4. Documents  nothing new: {len(d.already_done)} made earlier today "
