@@ -718,8 +718,12 @@ def reference_markdown() -> str:
     ]
     for kind, spec in SHEETS.items():
         required = {group[0] for group in spec.required}
-        out += [f"## {spec.title} (`[columns.{kind}]`)", "",
-                "| field | headers mergekit knows |", "|---|---|"]
+        out += [
+            f"## {spec.title} (`[columns.{kind}]`)",
+            "",
+            "| field | headers mergekit knows |",
+            "|---|---|",
+        ]
         for f in spec.fields:
             names = ", ".join(f"`{s}`" for s in f.synonyms)
             mark = " (required)" if f.name in required else ""

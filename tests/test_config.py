@@ -147,4 +147,5 @@ def test_docs_columns_reference_is_up_to_date() -> None:
 
     committed = (ROOT / "docs" / "columns.md").read_text(encoding="utf-8")
     assert reference_markdown() == committed, (
-        "docs/columns.md is stale: run `python -m mergekit.columns > docs/columns.md`")
+        "docs/columns.md is stale: run `python -m mergekit.columns > docs/columns.md`"
+    )
