@@ -18,20 +18,14 @@ from lxml import etree
 
 from mergekit.atomic import write_atomic
 from mergekit.config import load_config
+from mergekit.documents import DOCUMENT_ACTIONS
 from mergekit.errors import TemplateError
 from mergekit.render import compile_template, environment
 from mergekit.resources import bundled
 from mergekit.templatecheck import sample_context
 
 TODAY = date(2026, 11, 27)
-BUNDLED = (
-    "pa_letter_1",
-    "pa_letter_2",
-    "pa_letter_3",
-    "cme_referral",
-    "remove_from_roll",
-    "planned_move",
-)
+BUNDLED = DOCUMENT_ACTIONS  # every action with a Word template
 
 
 @pytest.fixture(scope="module")

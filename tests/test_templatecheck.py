@@ -14,18 +14,12 @@ from docx import Document
 
 from mergekit.cli import main
 from mergekit.config import load_config
+from mergekit.documents import DOCUMENT_ACTIONS
 from mergekit.errors import Severity
 from mergekit.resources import bundled
 from mergekit.templatecheck import TemplateReport, check_template, context_schema, sample_context
 
-BUNDLED = (
-    "pa_letter_1",
-    "pa_letter_2",
-    "pa_letter_3",
-    "cme_referral",
-    "remove_from_roll",
-    "planned_move",
-)
+BUNDLED = DOCUMENT_ACTIONS  # every action with a Word template
 
 
 @pytest.fixture(scope="module")
