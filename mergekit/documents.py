@@ -35,6 +35,7 @@ from mergekit.errors import (
 from mergekit.fields import LetterHistory, addressees, build_context
 from mergekit.ledger import Ledger
 from mergekit.model import Action, Contact, Pupil, SchoolData
+from mergekit.policy import Plan
 from mergekit.render import (
     CompiledTemplate,
     compile_template,
@@ -617,18 +618,25 @@ class _Chosen:
 
 
 def _choose(
-    ws: Workspace, data: SchoolData, wanted: Sequence[str], plan_file: Path | None
+    ws: Workspace,
+    data: SchoolData,
+    wanted: Sequence[str],
+    plan_file: Path | None,
+    plan: Plan | None = None,
 ) -> _Chosen:
+    """The plan's actions of the kinds wanted. ``plan``: one the caller already made, with
+    approvals applied (``mergekit run`` plans once for all its steps)."""
     from mergekit import planning
 
-    plan = planning.make_plan(ws, data)
-    run = run_dir(ws.settings, ws.today)
-    approvals = planning.approvals_for(run, plan_file)
-    if approvals is not None:
-        plan = planning.apply_approvals(plan, approvals)
-    notes = list(plan.notes)
-    if approvals is not None:
-        notes.append(f"approvals read from {plan_file or run / planning.PLAN_XLSX}")
+    notes: list[str] = []
+    if plan is None:
+        plan = planning.make_plan(ws, data)
+        run = run_dir(ws.settings, ws.today)
+        approvals = planning.approvals_for(run, plan_file)
+        if approvals is not None:
+            plan = planning.apply_approvals(plan, approvals)
+            notes.append(f"approvals read from {plan_file or run / planning.PLAN_XLSX}")
+    notes[:0] = plan.notes
     ours = tuple(a for a in plan.actions if a.action in wanted)
     done_keys, history = _ledger_state(ws, data)
     chosen = tuple(a for a in ours if a.approved and a.key() not in done_keys)
@@ -668,10 +676,12 @@ def make_letters(
     plan_file: Path | None = None,
     pdf: bool = False,
     progress: Progress | None = None,
+    plan: Plan | None = None,
 ) -> DocumentsResult:
-    """``mergekit letters``: the approved warning letters the plan lists for today."""
+    """``mergekit letters``: the approved warning letters the plan lists for today (``only``:
+    these kinds of document instead; ``plan``: today's plan, already made and approved)."""
     wanted = tuple(only) or LETTERS
-    chosen = _choose(ws, data, wanted, plan_file)
+    chosen = _choose(ws, data, wanted, plan_file, plan)
     return _produce_planned(ws, data, chosen, wanted, "letters", pdf, progress)
 
 

@@ -621,16 +621,13 @@ def day_actions(ws: Workspace, data: SchoolData, day: date, folder: Path) -> lis
     the actions the ledger already records for that day. The command that made the documents
     records them as done, after which the plan leaves them out; their reasons and evidence
     (e.g. the first day of absence) still belong in the emails."""
-    from mergekit.planning import apply_approvals, approvals_for, make_plan, recorded_actions
+    from mergekit.planning import apply_approvals, approvals_for, make_plan, with_recorded
 
     plan = make_plan(replace(ws, today=day), data)
     approvals = approvals_for(folder)
     if approvals is not None:
         plan = apply_approvals(plan, approvals)
-    actions = {a.key(): a for a in plan.actions}
-    for a in recorded_actions(ws.settings, data, day):
-        actions.setdefault(a.key(), a)
-    return list(actions.values())
+    return with_recorded(plan.actions, ws.settings, data, day)
 
 
 def deliver(

@@ -20,8 +20,15 @@ from mergekit.documents import DOCUMENT_ACTIONS, DocumentsResult, make_letters
 from mergekit.errors import ConfigError, ConversionError, MergekitError
 from mergekit.ledger import Ledger
 from mergekit.model import Action
-from mergekit.outbox import SendReport, day_actions, deliver
-from mergekit.planning import apply_approvals, approvals_for, make_plan, record_actions, run_dir
+from mergekit.outbox import SendReport, deliver
+from mergekit.planning import (
+    apply_approvals,
+    approvals_for,
+    make_plan,
+    record_actions,
+    run_dir,
+    with_recorded,
+)
 from mergekit.policy import Plan
 from mergekit.resources import examples_dir
 from mergekit.worklist import LISTED, WORKLIST, write_worklist
@@ -124,7 +131,8 @@ def run_day(
         plan = apply_approvals(plan, approvals)
     report.plan = plan
     report.recorded = _record_listed(ws, plan, folder)
-    day = [a for a in day_actions(ws, data, ws.today, folder) if a.approved]
+    # Plan once: the documents and emails below use this plan rather than making their own.
+    day = [a for a in with_recorded(plan.actions, ws.settings, data, ws.today) if a.approved]
     listed = [
         a
         for a in day
@@ -136,9 +144,11 @@ def run_day(
         report.worklist_counts = dict(Counter(a.action for a in listed))
     pdf = _libreoffice(ws)
     report.pdf_missing = pdf
-    report.documents = make_letters(ws, data, only=DOCUMENT_ACTIONS, pdf=not pdf, progress=progress)
+    report.documents = make_letters(
+        ws, data, only=DOCUMENT_ACTIONS, pdf=not pdf, progress=progress, plan=plan
+    )
     try:
-        report.email = deliver(ws, send=send, limit=limit, env=env, data=data)
+        report.email = deliver(ws, send=send, limit=limit, env=env, data=data, plan=day)
     except MergekitError as e:
         if send:
             raise

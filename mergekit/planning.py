@@ -115,6 +115,18 @@ def recorded_actions(settings: Settings, data: SchoolData, day: date) -> list[Ac
     ]
 
 
+def with_recorded(
+    actions: Iterable[Action], settings: Settings, data: SchoolData, day: date
+) -> list[Action]:
+    """The day's actions: ``actions`` (today's plan) and those the ledger already records for
+    that day. Once done, an action leaves the plan; its reason and evidence (the first day of
+    absence, say) still belong in the day's emails and work list."""
+    out = {a.key(): a for a in actions}
+    for a in recorded_actions(settings, data, day):
+        out.setdefault(a.key(), a)
+    return list(out.values())
+
+
 def make_plan(ws: Workspace, data: SchoolData, *, ledger_path: Path | None = None) -> Plan:
     """Today's plan, from the history :func:`read_history` reads."""
     history = read_history(ws, data, ledger_path=ledger_path)
