@@ -366,7 +366,6 @@ def _context(
         data,
         pupil,
         ws.today,
-        ws.calendar,
         action,
         LetterHistory(dict(sent.get(pupil.upn, {}))),
         to=to,

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from mergekit.attendance import CODE_MEANINGS, PRESENT, SessionCounts, count_sessions
-from mergekit.calendar import SchoolCalendar, academic_year_bounds, academic_year_of
+from mergekit.calendar import academic_year_bounds, academic_year_of
 from mergekit.config import Settings
 from mergekit.model import FLAG_NAMES, Action, Contact, Person, Pupil, SchoolData
 
@@ -282,14 +282,12 @@ def build_context(
     data: SchoolData,
     pupil: Pupil,
     today: date,
-    calendar: SchoolCalendar | None = None,
     action: Action | None = None,
     letters: LetterHistory | None = None,
     to: Sequence[Contact] | None = None,
 ) -> dict[str, Any]:
     """Every merge field for one pupil (and the action being done, if any). ``to`` overrides
     the addressees (so siblings' letters name the same parents in the same order)."""
-    del calendar  # reserved: school-day arithmetic in fields (not needed yet)
     contacts = data.contacts_of(pupil.upn)
     to = list(to) if to is not None else addressees(contacts)
     parents = [c for c in contacts if c.parental_responsibility][:2]

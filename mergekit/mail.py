@@ -34,7 +34,7 @@ from typing import Any
 
 import jinja2
 
-from mergekit.calendar import SchoolCalendar, academic_year_of
+from mergekit.calendar import academic_year_of
 from mergekit.config import ACTIONS, Settings
 from mergekit.errors import MailError, TemplateError
 from mergekit.fields import ACTION_TITLES, LetterHistory, addressees, build_context
@@ -349,7 +349,6 @@ class _Builder:
     data: SchoolData
     run_dir: Path
     day: date
-    calendar: SchoolCalendar | None
     templates: EmailTemplates
     encrypted: bool
     homes: Mapping[str, Sequence[Contact]]
@@ -403,7 +402,6 @@ class _Builder:
             self.data,
             pupil,
             self.day,
-            self.calendar,
             action,
             _letters(self.data, pupil.upn),
             to=self.addressed_to(pupil) if EMAILED[action.action] is Audience.PARENTS else None,
@@ -475,7 +473,6 @@ def build_batch(
     day: date,
     *,
     plan: Sequence[Action] | None,
-    calendar: SchoolCalendar | None = None,
     only: frozenset[str] | None = None,
 ) -> Batch:
     """Every message of the run, in hand-out order, with the print list and notes.
@@ -490,7 +487,6 @@ def build_batch(
         data,
         run_dir,
         day,
-        calendar,
         EmailTemplates.for_settings(settings),
         settings.pdf.encrypt_emailed,
         household_addressees(data),

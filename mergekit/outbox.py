@@ -673,7 +673,6 @@ def deliver(
         folder,
         day,
         plan=actions,
-        calendar=ws.calendar,
         only=frozenset(only) or None,
     )
     outbox = folder / OUTBOX_DIR

@@ -502,7 +502,7 @@ def fill_for_pupil(
         stage=ws.today.isoformat(),
         academic_year=academic_year_of(ws.today),
     )
-    context = build_context(settings, result.data, pupil, ws.today, ws.calendar, action=action)
+    context = build_context(settings, result.data, pupil, ws.today, action=action)
     if out is None:
         out = run_dir(settings, ws.today) / PDF_DIR / f"{document_stem(pupil, chosen.action)}.pdf"
     flat = chosen.flatten_default if flatten is None else flatten
