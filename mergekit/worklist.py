@@ -10,7 +10,7 @@ run of the same day recorded, so it can be printed at any time.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,12 +32,46 @@ LISTED: tuple[str, ...] = (
 )
 
 
+# The extra columns of one tab's row: (action, workbook, settings) -> cells.
+Columns = Callable[[Action, SchoolData, Settings], list[object]]
+
+
+def _calls(a: Action, data: SchoolData, settings: Settings) -> list[object]:
+    contacts = [c for c in data.contacts_of(a.upn) if not c.no_contact]
+    return ["\n".join(_who(c) for c in contacts), "\n".join(_phones(c) for c in contacts), "", ""]
+
+
+def _social_workers(a: Action, data: SchoolData, settings: Settings) -> list[object]:
+    pupil = data.pupils.get(a.upn)
+    if pupil is None:
+        return []
+    sw, kw = pupil.social_worker, pupil.key_worker
+    key = ", ".join(x for x in (kw.name, kw.phone, kw.email) if x)
+    return [sw.name, sw.phone, sw.email, key, ""]
+
+
+def _alert(a: Action, data: SchoolData, settings: Settings) -> list[object]:
+    return [ACTION_TITLES.get(a.action, a.action), ""]
+
+
+def _cme(a: Action, data: SchoolData, settings: Settings) -> list[object]:
+    c = settings.council
+    team = ", ".join(x for x in (c.cme_team, c.cme_phone, c.cme_email) if x)
+    return [ACTION_TITLES.get(a.action, a.action), team, "", ""]
+
+
+def _home_education(a: Action, data: SchoolData, settings: Settings) -> list[object]:
+    received = _evidence(a.evidence, "date_received", "event_date")
+    return [received, "Off Roll tab, then inform the LA", ""]
+
+
 @dataclass(frozen=True)
 class _Tab:
     title: str
     actions: tuple[str, ...]
     headers: tuple[str, ...]
     note: str
+    columns: Columns
 
 
 _TABS: tuple[_Tab, ...] = (
@@ -47,6 +81,7 @@ _TABS: tuple[_Tab, ...] = (
         ("Contacts (priority order)", "Phones", "Outcome", "Contact made (Y/N)"),
         "Absent with no reason (N): text, call, then a home visit. Record each attempt in the "
         "contact log sheet of the tracking workbook.",
+        _calls,
     ),
     _Tab(
         "Social workers",
@@ -54,6 +89,7 @@ _TABS: tuple[_Tab, ...] = (
         ("Social worker", "Phone", "Email", "Key worker", "Outcome"),
         "Vulnerable pupils absent today: contact their social worker or key worker today "
         "(mergekit also drafts the email). If in doubt, consult the DSL.",
+        _social_workers,
     ),
     _Tab(
         "DSL alerts",
@@ -62,6 +98,7 @@ _TABS: tuple[_Tab, ...] = (
         "For the Designated Safeguarding Lead: severe absence, the penalty notice threshold "
         "(10 unauthorised sessions in 10 school weeks: consider a Notice to Improve), and "
         "sudden drops in attendance.",
+        _alert,
     ),
     _Tab(
         "CME team",
@@ -69,6 +106,7 @@ _TABS: tuple[_Tab, ...] = (
         ("Step", "CME team contact", "Done on", "Notes"),
         "Tell the council's Children Missing Education team. Referral and Remove From Roll "
         "forms are in the run folder; the checklist needs the head teacher's signature.",
+        _cme,
     ),
     _Tab(
         "Home education",
@@ -77,6 +115,7 @@ _TABS: tuple[_Tab, ...] = (
         "Written elective home education request: the pupil comes off roll under "
         "reg. 9(1)(f). Record it with `mergekit offroll add UPN --leaving-date D --reason ...`, "
         "then inform the local authority.",
+        _home_education,
     ),
 )
 
@@ -115,7 +154,7 @@ def write_worklist(
                     a.reg_group,
                     ACTION_TITLES.get(a.action, a.action),
                     a.reason,
-                    *_extra(tab, a, data, settings),
+                    *tab.columns(a, data, settings),
                 ]
             )
         for row in ws.iter_rows(min_row=3):
@@ -128,32 +167,6 @@ def write_worklist(
     wb.save(buf)
     write_atomic(path, buf.getvalue(), sync=True)
     return path
-
-
-def _extra(tab: _Tab, a: Action, data: SchoolData, settings: Settings) -> list[object]:
-    pupil = data.pupils.get(a.upn)
-    if tab.title == "Day 1 calls":
-        contacts = [c for c in data.contacts_of(a.upn) if not c.no_contact]
-        return [
-            "\n".join(_who(c) for c in contacts),
-            "\n".join(_phones(c) for c in contacts),
-            "",
-            "",
-        ]
-    if tab.title == "Social workers" and pupil is not None:
-        sw, kw = pupil.social_worker, pupil.key_worker
-        key = ", ".join(x for x in (kw.name, kw.phone, kw.email) if x)
-        return [sw.name, sw.phone, sw.email, key, ""]
-    if tab.title == "DSL alerts":
-        return [ACTION_TITLES.get(a.action, a.action), ""]
-    if tab.title == "CME team":
-        c = settings.council
-        team = ", ".join(x for x in (c.cme_team, c.cme_phone, c.cme_email) if x)
-        return [ACTION_TITLES.get(a.action, a.action), team, "", ""]
-    if tab.title == "Home education":
-        received = _evidence(a.evidence, "date_received", "event_date")
-        return [received, "Off Roll tab, then inform the LA", ""]
-    return []
 
 
 def _who(c: Contact) -> str:
