@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from smtp_server import DAY, Contact, PupilSpec, make_school, pupils, valid_upn
+from smtp_server import DAY, Contact, PupilSpec, School, make_school, pupils, valid_upn
 
 from mergekit.errors import MailError, TemplateError
 from mergekit.mail import (
@@ -20,13 +20,30 @@ from mergekit.mail import (
 )
 from mergekit.model import Action
 from mergekit.outbox import load_school
+from mergekit.release import Release, held_documents
+from mergekit.runfolder import file_sha256
 from mergekit.workspace import open_workspace
 
 
 def build(school_root: Path, specs: list[PupilSpec], **kw: object) -> Batch:
     school = make_school(school_root, specs, **kw)  # type: ignore[arg-type]
     ws = open_workspace(school.config)
-    return build_batch(ws.settings, load_school(ws.settings), school.run_dir, DAY, plan=[])
+    return build_batch(
+        ws.settings,
+        load_school(ws.settings),
+        school.run_dir,
+        DAY,
+        plan=[],
+        released=released_as_saved(school),
+    )
+
+
+def released_as_saved(school: School) -> dict[str, Release]:
+    """Every form of the run released as its PDF is saved now (what a person's release does)."""
+    return {
+        d.document: Release(d.document, file_sha256(d.path), "2026-11-27T09:00:00+00:00", "test")
+        for d in held_documents(school.run_dir)
+    }
 
 
 def spec(n: int, *contacts: Contact, action: str = "pa_letter_1", **kw: object) -> PupilSpec:
@@ -288,7 +305,14 @@ def test_every_bundled_template_renders_for_every_emailed_action(tmp_path: Path)
     school = make_school(tmp_path / "s", specs)
     ws = open_workspace(school.config)
     notice = Action(specs[-1].upn, "", "vulnerable_day1_contact", "absent", DAY.isoformat(), "")
-    batch = build_batch(ws.settings, load_school(ws.settings), school.run_dir, DAY, plan=[notice])
+    batch = build_batch(
+        ws.settings,
+        load_school(ws.settings),
+        school.run_dir,
+        DAY,
+        plan=[notice],
+        released=released_as_saved(school),
+    )
     by_action = {m.action: m for m in batch.messages}
     assert sorted(by_action) == sorted(
         [
