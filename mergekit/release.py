@@ -21,7 +21,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -37,6 +37,9 @@ from mergekit.runfolder import (
     file_sha256,
     read_manifest,
 )
+from mergekit.sheets import column_letter
+from mergekit.values import text
+from mergekit.xlsxstyle import choice_list, help_sheet, style_header
 
 HELD_ACTIONS: tuple[str, ...] = ("cme_referral", "remove_from_roll", "planned_move")
 RELEASED_KIND = "released"
@@ -343,13 +346,13 @@ def read_sheet(path: Path) -> tuple[dict[str, SheetEntry] | None, list[str]]:
             "write it again"
         ]
     top, cols = found
-    letter = _column_letter(cols["release"])
+    letter = column_letter(cols["release"])
     out: dict[str, SheetEntry] = {}
     for number, values in enumerate(rows[top + 1 :], start=top + 2):
 
         def cell(key: str, row: tuple[object, ...] = values) -> str:
             i = cols[key]
-            return _text(row[i]) if 0 <= i < len(row) else ""
+            return text(row[i]) if 0 <= i < len(row) else ""
 
         document = cell("document").replace("\\", "/")
         if document:
@@ -362,7 +365,7 @@ def read_sheet(path: Path) -> tuple[dict[str, SheetEntry] | None, list[str]]:
 def _header(rows: Sequence[tuple[object, ...]]) -> tuple[int, dict[str, int]] | None:
     """(index of the header row, column of each field) within the first ten rows."""
     for top, values in enumerate(rows[:10]):
-        names = [_text(v).casefold() for v in values]
+        names = [text(v).casefold() for v in values]
         if "pdf to complete" in names and "release (y)" in names:
             checked = "completed and checked by"
             return top, {
@@ -441,8 +444,7 @@ def status_text(
 def write_sheet(path: Path, rows: Iterable[SheetRow]) -> str:
     """Write release.xlsx atomically; '' or why it could not be written (open in Excel)."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.worksheet.datavalidation import DataValidation
+    from openpyxl.styles import Alignment, Font
     from openpyxl.worksheet.properties import PageSetupProperties
 
     wb = Workbook()
@@ -452,54 +454,33 @@ def write_sheet(path: Path, rows: Iterable[SheetRow]) -> str:
     ws.append([_NOTE])
     ws["A1"].font = Font(italic=True)
     ws.append(list(HEADERS))
-    for c in ws[2]:
-        c.font = Font(bold=True)
-        c.fill = PatternFill("solid", fgColor="DDEBF7")
-    wrap = Alignment(wrap_text=True, vertical="top")
+    style_header(ws[2])
     for r in rows:
-        ws.append(
-            [
-                r.upn,
-                r.pupil,
-                r.year,
-                r.reg_group,
-                r.form,
-                r.document,
-                r.status,
-                r.checked_by,
-                r.release,
-            ]
-        )
+        ws.append(list(astuple(r)))
         link = ws.cell(ws.max_row, _DOCUMENT + 1)
         link.hyperlink = r.document  # relative to the workbook: opens the PDF
         link.font = Font(color="0563C1", underline="single")
+    wrap = Alignment(wrap_text=True, vertical="top")
     for row in ws.iter_rows(min_row=3):
         for c in row:
             c.alignment = wrap
     for i, width in enumerate(_WIDTHS):
-        ws.column_dimensions[_column_letter(i)].width = width
-    last = max(ws.max_row, 3)
-    release = _column_letter(_RELEASE)
-    dv = DataValidation(
-        type="list",
-        formula1='"Y"',
-        allow_blank=True,
-        showErrorMessage=True,
-        errorTitle="Release",
-        error="Write Y once the form is completed and checked, or leave it blank.",
+        ws.column_dimensions[column_letter(i)].width = width
+    release = column_letter(_RELEASE)
+    choice_list(
+        ws,
+        f"{release}3:{release}{max(ws.max_row, 3)}",
+        ("Y",),
+        "Release",
+        "Write Y once the form is completed and checked, or leave it blank.",
     )
-    ws.add_data_validation(dv)
-    dv.add(f"{release}3:{release}{last}")
     ws.freeze_panes = "C3"
     ws.print_title_rows = "2:2"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-    how = wb.create_sheet("How to release")
-    for line in _HOW_TO:
-        how.append([line])
-    how.column_dimensions["A"].width = 110
+    help_sheet(wb, "How to release", _HOW_TO, width=110)
     buf = io.BytesIO()
     wb.save(buf)
     try:
@@ -510,15 +491,3 @@ def write_sheet(path: Path, rows: Iterable[SheetRow]) -> str:
             "recorded"
         )
     return ""
-
-
-def _column_letter(index: int) -> str:
-    return chr(ord("A") + index)
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()

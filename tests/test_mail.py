@@ -349,3 +349,54 @@ def test_bad_reply_to_or_bcc_is_a_clear_error_naming_the_key(tmp_path: Path) -> 
     school.set_mail(reply_to="office")
     with pytest.raises(MailError, match=r"\[mail\] reply_to = 'office' is not an email"):
         deliver(open_workspace(school.config))
+
+
+def test_school_template_asking_for_the_planners_reason_is_an_error_saying_why(
+    tmp_path: Path,
+) -> None:
+    p = spec(30)
+    school = make_school(tmp_path / "s", [p])
+    own = school.root / "my-templates" / "email"
+    own.mkdir(parents=True)
+    (own / "pa_letter_1.subject.txt").write_text("Letter")
+    (own / "pa_letter_1.txt").write_text("Because: {{ action.reason }}")
+    text = school.config.read_text().replace("[files]\n", '[files]\ntemplates = "my-templates"\n')
+    school.config.write_text(text)
+    ws = open_workspace(school.config)
+    with pytest.raises(TemplateError, match=r"action.reason is the planner's note for staff"):
+        build_batch(ws.settings, load_school(ws.settings), school.run_dir, DAY, plan=[])
+
+
+def test_released_pdf_saved_again_before_it_is_attached_stops_the_send(tmp_path: Path) -> None:
+    p = spec(31, action="cme_referral")
+    [message] = build(tmp_path / "s", [p]).messages
+    [att] = message.attachments
+    assert att.sha256 == file_sha256(att.path)
+    att.path.write_bytes(att.path.read_bytes() + b"% saved again\n")
+    with pytest.raises(MailError, match=r"saved again after it was released - it is held again"):
+        render_email(
+            message,
+            message_id="x.1@northgate.example.org",
+            sender="Attendance <attendance@northgate.example.org>",
+            reply_to="",
+            encrypt=None,
+        )
+
+
+def test_unreleased_form_is_held_with_the_message_it_will_become(tmp_path: Path) -> None:
+    p = spec(32, action="remove_from_roll")
+    school = make_school(tmp_path / "s", [p])
+    ws = open_workspace(school.config)
+    batch = build_batch(ws.settings, load_school(ws.settings), school.run_dir, DAY, plan=[])
+    assert batch.messages == ()
+    [held] = batch.held
+    assert (held.pupil.upn, held.action, held.document) == (
+        p.upn,
+        "remove_from_roll",
+        f"pdf/{p.stem}.pdf",
+    )
+    assert held.message is not None
+    assert [r.address for r in held.message.to] == ["cme@example.gov.uk"]
+    assert held.to_do() == (
+        "Remove From Roll checklist: the head teacher checks the grounds and signs it"
+    )

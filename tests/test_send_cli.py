@@ -192,8 +192,12 @@ def test_help_says_it_is_a_dry_run_unless_told() -> None:
     result = CliRunner().invoke(main, ["send", "--help"])
     assert result.exit_code == 0
     assert "Without --send this is a dry run" in result.output
-    for option in ("--run", "--only", "--limit", "--send", "--resend-unknown"):
+    for option in ("--run", "--only", "--limit", "--send", "--resend-unknown", "--release"):
         assert option in result.output
+    text = " ".join(result.output.split())
+    assert "Forms that need a person" in text
+    assert "never emailed, even with --send --limit all, until released" in text
+    assert "release.xlsx" in text
 
 
 @pytest.mark.slow
