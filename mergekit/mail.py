@@ -170,7 +170,7 @@ class HeldForm:
     action: str
     document: str  # pdf/<stem>.pdf inside the run folder: the file staff complete
     path: Path
-    release: Release | None  # the latest release, of an older version when ``changed``
+    release: Release | None  # the release of an earlier version (None: never released)
     message: OutgoingMessage | None  # the email it becomes once released (None: nobody to send to)
 
     @property
