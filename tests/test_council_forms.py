@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from openpyxl import Workbook
-from policy_builders import make_upn
+from policy_builders import School, pupil, write_config, write_workbook
 from pypdf import PdfReader
 from test_pdfform import pdftotext
 
@@ -257,38 +256,9 @@ def test_no_form_carries_the_planners_to_do_text(day: Day) -> None:
 # Speaks English: only from an English-proficiency column
 
 
-def _tracking_with_proficiency(folder: Path, header: str, rows: list[tuple[str, str]]) -> None:
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "Pupils"
-    ws.append(
-        [
-            "UPN",
-            "Legal Surname",
-            "Legal Forename",
-            "DOB",
-            "Year",
-            "Reg Group",
-            "Address Line 1",
-            "Postcode",
-            "First Language",
-            header,
-        ]
-    )
-    for i, (upn, level) in enumerate(rows):
-        row = [upn, f"Testperson{i}", "Ada", date(2013, 5, 4), 8, "8RT", "1 Test Street"]
-        ws.append([*row, "ZZ1 1ZZ", "Polish", level])
-    cs = wb.create_sheet("Contacts")
-    cs.append(["UPN", "Contact Name", "Relationship", "Parental Responsibility", "Mobile"])
-    for upn, _ in rows:
-        cs.append([upn, "Mrs Testperson", "Mother", "Y", "07700 900123"])
-    wb.save(folder / "tracking.xlsx")
-
-
 @pytest.mark.parametrize("header", ["Proficiency in English", "EAL", "English Proficiency"])
 def test_speaks_english_is_filled_from_an_english_proficiency_column(
-    example_school: Path, tmp_path: Path, header: str
+    tmp_path: Path, header: str
 ) -> None:
     expected = {
         "A - New to English": ("/NO", "English proficiency (school records): A - New to English"),
@@ -297,13 +267,13 @@ def test_speaks_english_is_filled_from_an_english_proficiency_column(
         # An EAL flag says nothing about how well the child speaks English.
         "Yes": ("", "TO COMPLETE (school records: English proficiency Yes)"),
     }
-    upns = [make_upn(n) for n in range(1, len(expected) + 1)]
-    _tracking_with_proficiency(
-        example_school.parent, header, list(zip(upns, expected, strict=True))
-    )
+    school = School()
+    upns = [school.add(pupil(n, english_proficiency=e)) for n, e in enumerate(expected, 1)]
+    write_workbook(tmp_path / "tracking.xlsx", school.data(), proficiency_header=header)
+    config = write_config(tmp_path)
     for upn, (answer, note) in zip(upns, expected.values(), strict=True):
         out = tmp_path / f"{upn}.pdf"
-        args = ["pdf", "fill", "cme_referral", "--upn", upn, "--config", str(example_school)]
+        args = ["pdf", "fill", "cme_referral", "--upn", upn, "--config", str(config)]
         result = CliRunner().invoke(main, [*args, "--out", str(out)])
         assert result.exit_code == 0, result.output
         got = values(out)
