@@ -62,12 +62,12 @@ class StepsTaken:
     emailed: Mapping[tuple[str, str], tuple[date, ...]] = field(default_factory=dict)
 
     def days(self, upn: str, action: str, since: date | None = None) -> list[date]:
-        return sorted(
-            d for d in self.recorded.get((upn, action), ()) if since is None or d >= since
-        )
+        """The days the ledger records ``action`` for the pupil (from ``since``)."""
+        return _since(self.recorded.get((upn, action), ()), since)
 
     def sent(self, upn: str, action: str, since: date | None = None) -> list[date]:
-        return sorted(d for d in self.emailed.get((upn, action), ()) if since is None or d >= since)
+        """The days an email for ``action`` was sent for the pupil (from ``since``)."""
+        return _since(self.emailed.get((upn, action), ()), since)
 
     def with_made(self, actions: Iterable[Action], today: date) -> StepsTaken:
         """These steps plus ``actions``, being done today."""
@@ -76,6 +76,10 @@ class StepsTaken:
             key = (a.upn, a.action)
             recorded[key] = tuple(sorted({*recorded.get(key, ()), today}))
         return StepsTaken(recorded, self.emailed)
+
+
+def _since(days: Iterable[date], since: date | None) -> list[date]:
+    return sorted(d for d in days if since is None or d >= since)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -242,7 +246,7 @@ def _attendance_facts(
     return "\n".join(lines)
 
 
-def _english_note(pupil: Pupil, speaks: str, proficiency: str) -> str:
+def _english_note(speaks: str, proficiency: str) -> str:
     if speaks:
         return f"English proficiency (school records): {proficiency}"
     if proficiency:
@@ -335,7 +339,7 @@ def referral_context(
         "contact_history": history,
         "home_visits": "\n".join(_entry_line(e) for e in visits) or no_visit,
         "home_visit_details": details,
-        "speaks_english_note": _english_note(pupil, speaks, proficiency),
+        "speaks_english_note": _english_note(speaks, proficiency),
         "siblings_cme": sib_yes,
         "siblings_cme_note": sib_note,
         "leaving_uk_note": leaving,
