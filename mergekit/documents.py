@@ -584,7 +584,13 @@ def _pack(ws: Workspace, data: SchoolData, run: Path) -> tuple[Path | None, int]
         items.append(PackItem.of(pupil, r.action, pdf))
     if not items:
         return None, missing
-    out = build_pack(items, run / PACK_NAME, run_date=ws.today, school_name=ws.settings.school.name)
+    out = build_pack(
+        items,
+        run / PACK_NAME,
+        run_date=ws.today,
+        school_name=ws.settings.school.name,
+        duplex=ws.settings.pdf.duplex,
+    )
     return out, missing
 
 
