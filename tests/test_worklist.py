@@ -19,6 +19,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from pypdf import PdfReader
 
 from mergekit.cli import main
+from mergekit.ledger import Ledger
 from mergekit.xlsxprint import text_lines
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -58,10 +59,12 @@ def test_worklist_command_writes_the_days_call_list_and_records_it(school: Path)
     andreea = next(r for r in calls if r[0] == "C331499919135")
     assert andreea[6].splitlines()[0] == "1. Miss Mihaela Georgescu (Mother) (interpreter)"
     assert andreea[7].splitlines()[0] == "1. 07700 900597 mobile"
-    history = CliRunner().invoke(
-        main, ["history", "C331499919135", "--config", str(school / "mergekit.toml")]
-    )
-    assert "first_day_contact" in history.output
+    ledger = Ledger.open_readonly(school / "mergekit-ledger.sqlite")
+    assert ledger is not None
+    with ledger:
+        done = ledger.done_keys()
+    assert ("C331499919135", "first_day_contact", "2026-11-27") in done
+    assert len(done) == 46
 
     again = CliRunner().invoke(main, ["worklist", "--config", str(school / "mergekit.toml")])
     assert again.exit_code == 0, again.output
