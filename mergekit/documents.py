@@ -554,20 +554,21 @@ def _make_pdfs(
     forms = [i for i in items if i[2] in PDF_FORMS]
     made: dict[str, Path] = {}
     if word:
-        from mergekit.convert import docx_to_pdf
+        from mergekit.convert import convert_letters
 
         def step(done: int, total: int) -> None:
             if progress is not None:
                 progress("pdf", done, total)
 
-        pdfs = docx_to_pdf(
+        converted = convert_letters(
             [file for _, file, _ in word],
             pdf_dir,
             soffice=settings.pdf.soffice,
             timeout=settings.pdf.convert_timeout_seconds,
             progress=step,
         )
-        made.update({rel: p for (rel, _, _), p in zip(word, pdfs, strict=True)})
+        notes.extend(converted.font_warnings)
+        made.update({rel: p for (rel, _, _), p in zip(word, converted.pdfs, strict=True)})
     if forms:
         from mergekit.pdfform import fill_action_form
     for i, (rel, file, action) in enumerate(forms, start=1):
@@ -601,7 +602,13 @@ def _pack(ws: Workspace, data: SchoolData, run: Path) -> tuple[Path | None, int]
         items.append(PackItem.of(pupil, r.action, pdf))
     if not items:
         return None, missing
-    out = build_pack(items, run / PACK_NAME, run_date=ws.today, school_name=ws.settings.school.name)
+    out = build_pack(
+        items,
+        run / PACK_NAME,
+        run_date=ws.today,
+        school_name=ws.settings.school.name,
+        duplex=ws.settings.pdf.duplex,
+    )
     return out, missing
 
 
