@@ -17,10 +17,11 @@ from mergekit.atomic import write_atomic
 from mergekit.errors import WorkbookError
 from mergekit.fields import ACTION_TITLES
 from mergekit.policy import Plan
+from mergekit.xlsxprint import lay_out
 from mergekit.xlsxstyle import choice_list, help_sheet, style_header
 
 HEADERS = ("UPN", "Name", "Year", "Reg group", "Action", "Reason", "Stage", "Approve")
-WIDTHS = (16, 26, 6, 10, 24, 100, 12, 9)
+WIDTHS = (14, 20, 5, 7, 24, 60, 11, 8)  # one landscape A4 page wide at full size
 _KEYS = ("upn", "action", "stage", "approve")
 
 Approvals = dict[tuple[str, str, str], bool]
@@ -44,7 +45,6 @@ def write_plan_xlsx(plan: Plan, path: Path) -> int:
     """Write the review workbook atomically. Decisions already in an existing plan workbook
     at ``path`` are kept; returns how many rows kept an N from it."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment
 
     kept: Approvals = {}
     if path.exists():
@@ -78,21 +78,12 @@ def write_plan_xlsx(plan: Plan, path: Path) -> int:
             ]
         )
     last = ws.max_row
-    for i, width in enumerate(WIDTHS):
-        ws.column_dimensions[chr(ord("A") + i)].width = width
-    for row in ws.iter_rows(min_row=2, min_col=6, max_col=6):
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    lay_out(ws, WIDTHS, header_rows=1, title=f"Plan to review for {plan.today:%A %d/%m/%Y}")
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:H{max(last, 1)}"
     if last >= 2:
-        choice_list(
-            ws,
-            f"H2:H{last}",
-            ("Y", "N"),
-            "Approve",
-            "Type Y to approve this action or N to strike it.",
-        )
+        why = "Type Y to approve this action or N to strike it."
+        choice_list(ws, f"H2:H{last}", ("Y", "N"), "Approve", why)
     help_sheet(wb, "How to review", _HOW_TO)
     buffer = io.BytesIO()
     wb.save(buffer)

@@ -39,6 +39,7 @@ from mergekit.runfolder import (
 )
 from mergekit.sheets import column_letter
 from mergekit.values import text
+from mergekit.xlsxprint import lay_out
 from mergekit.xlsxstyle import choice_list, help_sheet, style_header
 
 HELD_ACTIONS: tuple[str, ...] = ("cme_referral", "remove_from_roll", "planned_move")
@@ -64,7 +65,7 @@ HEADERS = (
     "Completed and checked by",
     "Release (Y)",
 )
-_WIDTHS = (16, 24, 6, 10, 30, 60, 48, 26, 12)
+_WIDTHS = (14, 18, 5, 7, 22, 44, 36, 18, 9)  # one landscape A4 page wide
 _DOCUMENT, _STATUS, _CHECKED_BY, _RELEASE = 5, 6, 7, 8  # column indexes in HEADERS
 _NOTE = (
     "Forms mergekit will not email until a person has completed and checked them. Open the "
@@ -444,8 +445,7 @@ def status_text(
 def write_sheet(path: Path, rows: Iterable[SheetRow]) -> str:
     """Write release.xlsx atomically; '' or why it could not be written (open in Excel)."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.worksheet.properties import PageSetupProperties
+    from openpyxl.styles import Font
 
     wb = Workbook()
     ws = wb.active
@@ -457,15 +457,11 @@ def write_sheet(path: Path, rows: Iterable[SheetRow]) -> str:
     style_header(ws[2])
     for r in rows:
         ws.append(list(astuple(r)))
-        link = ws.cell(ws.max_row, _DOCUMENT + 1)
-        link.hyperlink = r.document  # relative to the workbook: opens the PDF
-        link.font = Font(color="0563C1", underline="single")
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for row in ws.iter_rows(min_row=3):
-        for c in row:
-            c.alignment = wrap
-    for i, width in enumerate(_WIDTHS):
-        ws.column_dimensions[column_letter(i)].width = width
+        ws.cell(ws.max_row, _DOCUMENT + 1).hyperlink = r.document  # relative: opens the PDF
+    lay_out(ws, _WIDTHS, header_rows=2, title="Forms to complete and release", note_rows=1)
+    for row in ws.iter_rows(min_row=3, min_col=_DOCUMENT + 1, max_col=_DOCUMENT + 1):
+        for link in row:
+            link.font = Font(name=link.font.name, size=link.font.sz, color="0563C1", u="single")
     release = column_letter(_RELEASE)
     choice_list(
         ws,
@@ -475,11 +471,6 @@ def write_sheet(path: Path, rows: Iterable[SheetRow]) -> str:
         "Write Y once the form is completed and checked, or leave it blank.",
     )
     ws.freeze_panes = "C3"
-    ws.print_title_rows = "2:2"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     help_sheet(wb, "How to release", _HOW_TO, width=110)
     buf = io.BytesIO()
     wb.save(buf)
