@@ -79,12 +79,13 @@ def outbox(school: Path, upn: str, action: str) -> EmailMessage:
 
 
 def complete_in_a_pdf_editor(path: Path, text: str) -> bytes:
-    """Fill the form's first empty text field and save, as staff do in a PDF editor."""
+    """Fill in the form's first field marked TO COMPLETE (else its first empty text field) and
+    save, as staff do in a PDF editor."""
     writer = PdfWriter(clone_from=PdfReader(path))
-    fields = writer.get_fields() or {}
-    name = next(
-        n for n, f in fields.items() if f.get("/FT") == "/Tx" and not f.get("/V") and "." not in n
-    )
+    fields = {n: f for n, f in (writer.get_fields() or {}).items() if f.get("/FT") == "/Tx"}
+    marked = [n for n, f in fields.items() if str(f.get("/V") or "").startswith("TO COMPLETE")]
+    empty = [n for n, f in fields.items() if not f.get("/V")]
+    name = (marked or empty)[0]
     for page in writer.pages:
         writer.update_page_form_field_values(page, {name: text}, auto_regenerate=False)
     buf = io.BytesIO()
