@@ -14,11 +14,18 @@ templates in ``templates/email/`` like the letters (Jinja, the same merge fields
 ``email.*``); HTML templates are autoescaped and every template fails loudly on a field that
 does not exist.
 
+The CME referral, Remove From Roll and planned-move forms need a person before they leave the
+school (:mod:`mergekit.release`): their messages are built but *held* (``Batch.held``), never
+queued, until the PDF as it is saved now is the version a person released. The words around a
+document are written for their reader (:mod:`mergekit.mailtext`): the planner's reason, a note
+for staff, is never in an email.
+
 Nothing here talks to a server or writes the ledger: :mod:`mergekit.outbox` does that.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -38,7 +45,9 @@ from mergekit.calendar import academic_year_of
 from mergekit.config import ACTIONS, Settings
 from mergekit.errors import MailError, TemplateError
 from mergekit.fields import ACTION_TITLES, LetterHistory, addressees, build_context
+from mergekit.mailtext import contact_attempts, reason_known, salutation, todays_absence
 from mergekit.model import Action, Contact, Person, Pupil, SchoolData
+from mergekit.release import HELD_ACTIONS, TO_DO, Release
 from mergekit.resources import bundled
 from mergekit.runfolder import (
     MANIFEST,
@@ -97,7 +106,7 @@ class Recipient:
 class Attachment:
     path: Path  # the run's PDF
     filename: str  # the name the recipient sees
-    sha256: str
+    sha256: str  # the released version's SHA-256: exactly these bytes go ('' = not checked)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +162,31 @@ class PrintItem:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class HeldForm:
+    """A form that needs a person: not emailed until this version of its PDF is released."""
+
+    pupil: Pupil
+    action: str
+    document: str  # pdf/<stem>.pdf inside the run folder: the file staff complete
+    path: Path
+    release: Release | None  # the release of an earlier version (None: never released)
+    message: OutgoingMessage | None  # the email it becomes once released (None: nobody to send to)
+
+    @property
+    def changed(self) -> bool:
+        """Released once, then saved again: held until released again."""
+        return self.release is not None
+
+    def to_do(self) -> str:
+        """'Remove From Roll checklist: the head teacher checks the grounds and signs it'."""
+        title = ACTION_TITLES.get(self.action, self.action)
+        text = f"{title}: {TO_DO.get(self.action, 'complete and check it')}"
+        if self.release is not None:
+            text += f" (saved again after its release on {self.release.when}: release it again)"
+        return text
+
+
 @dataclass(frozen=True)
 class Batch:
     run_dir: Path
@@ -160,6 +194,7 @@ class Batch:
     messages: tuple[OutgoingMessage, ...]
     print_items: tuple[PrintItem, ...]
     notes: tuple[str, ...]
+    held: tuple[HeldForm, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,8 +261,12 @@ def parent_recipients(to: Sequence[Contact]) -> tuple[list[Recipient], Missing]:
 
 
 def professional_recipients(pupil: Pupil) -> tuple[list[Recipient], Missing]:
-    people: list[Person] = [p for p in (pupil.social_worker, pupil.key_worker) if p]
-    return _recipients([(p.name or "Social worker", p.email) for p in people])
+    people: list[tuple[Person, str]] = [
+        (p, role)
+        for p, role in ((pupil.social_worker, "Social worker"), (pupil.key_worker, "Key worker"))
+        if p
+    ]
+    return _recipients([(p.name or role, p.email) for p, role in people])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -300,10 +339,17 @@ class EmailTemplates:
         except jinja2.TemplateSyntaxError as e:
             raise _syntax(e) from e
         except jinja2.UndefinedError as e:
+            if "'reason'" in (e.message or ""):
+                raise TemplateError(
+                    f"{template}: {e.message} - action.reason is the planner's note for staff "
+                    "and never goes into an email: write the words for the reader (email.today, "
+                    "absence.first_day, email.contact_attempts ... are there for that)"
+                ) from e
             raise TemplateError(
                 f"{template}: {e.message} - check the field name (`mergekit fields` lists them; "
                 "emails also have email.initials, email.reference, email.attachment, "
-                "email.password_protected, email.recipients)"
+                "email.password_protected, email.recipients, email.salutation, email.today, "
+                "email.reason_known, email.contact_attempts)"
             ) from e
 
 
@@ -343,6 +389,14 @@ def _letters(data: SchoolData, upn: str) -> LetterHistory:
     return LetterHistory(sent)
 
 
+def _marks_today(action: Action, data: SchoolData, day: date) -> tuple[str, str]:
+    """Today's (AM, PM) codes: as the plan saw them, else from the register."""
+    ev = action.evidence
+    if "am" in ev or "pm" in ev:
+        return str(ev.get("am") or ""), str(ev.get("pm") or "")
+    return data.marks_of(action.upn).get(day, ("", ""))
+
+
 @dataclass
 class _Builder:
     settings: Settings
@@ -352,9 +406,11 @@ class _Builder:
     templates: EmailTemplates
     encrypted: bool
     homes: Mapping[str, Sequence[Contact]]
+    released: Mapping[str, Release]
     messages: list[OutgoingMessage] = field(default_factory=list)
     print_items: list[PrintItem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    held: list[HeldForm] = field(default_factory=list)
 
     def addressed_to(self, pupil: Pupil) -> list[Contact]:
         """The letter's addressees, exactly as the letter names them (brothers and sisters
@@ -389,14 +445,12 @@ class _Builder:
             ]
         return to, missing
 
-    def add(
-        self, pupil: Pupil, action: Action, document: str, attachment: Attachment | None
-    ) -> None:
-        to, missing = self.recipients(pupil, action.action)
-        for contact, why in missing:
-            self.print_items.append(PrintItem(pupil, action.action, document, contact, why))
-        if not to:
-            return
+    def email_context(
+        self, pupil: Pupil, action: Action, to: Sequence[Recipient], attachment: Attachment | None
+    ) -> dict[str, Any]:
+        """The merge fields of one email: the letters' fields (without the planner's reason,
+        which is a note for staff) and ``email.*``, the words written for the reader."""
+        audience = EMAILED[action.action]
         context = build_context(
             self.settings,
             self.data,
@@ -404,7 +458,14 @@ class _Builder:
             self.day,
             action,
             _letters(self.data, pupil.upn),
-            to=self.addressed_to(pupil) if EMAILED[action.action] is Audience.PARENTS else None,
+            to=self.addressed_to(pupil) if audience is Audience.PARENTS else None,
+        )
+        context["action"].pop("reason", None)
+        am, pm = _marks_today(action, self.data, self.day)
+        greeting = (
+            str(context["recipient"]["salutation"])
+            if audience is Audience.PARENTS
+            else salutation((r.name for r in to), fallback="Dear colleague")
         )
         context["email"] = {
             "initials": initials(pupil),
@@ -412,26 +473,55 @@ class _Builder:
             "attachment": attachment.filename if attachment else "",
             "password_protected": self.encrypted and attachment is not None,
             "recipients": " and ".join(r.name for r in to),
-            "audience": str(EMAILED[action.action]),
+            "audience": str(audience),
+            "salutation": greeting,
+            "today": todays_absence(pupil.full_name, str(context["today"]), am, pm),
+            "reason_known": reason_known(am, pm),
+            "contact_attempts": contact_attempts(action.evidence),
         }
+        return context
+
+    def message(
+        self,
+        pupil: Pupil,
+        action: Action,
+        document: str,
+        attachment: Attachment | None,
+        *,
+        held: bool = False,
+    ) -> OutgoingMessage | None:
+        """The email for one document or notice (None when nobody can be emailed); whoever
+        is left out goes on the print list."""
+        to, missing = self.recipients(pupil, action.action)
+        then = "; complete and check the form before it goes" if held else ""
+        for contact, why in missing:
+            self.print_items.append(PrintItem(pupil, action.action, document, contact, why + then))
+        if not to:
+            return None
+        context = self.email_context(pupil, action, to, attachment)
         subject, text, html = self.templates.render(action.action, context)
         stem = Path(document).stem if document else document_stem(pupil, action.action)
-        self.messages.append(
-            OutgoingMessage(
-                pupil=pupil,
-                action=action.action,
-                audience=EMAILED[action.action],
-                occurrence=document or action.stage,
-                document=document,
-                to=tuple(to),
-                subject=subject,
-                text=text,
-                html=html,
-                attachments=(attachment,) if attachment else (),
-                eml_name=f"{stem}.eml",
-                for_action=action,
-            )
+        return OutgoingMessage(
+            pupil=pupil,
+            action=action.action,
+            audience=EMAILED[action.action],
+            occurrence=document or action.stage,
+            document=document,
+            to=tuple(to),
+            subject=subject,
+            text=text,
+            html=html,
+            attachments=(attachment,) if attachment else (),
+            eml_name=f"{stem}.eml",
+            for_action=action,
         )
+
+    def add(
+        self, pupil: Pupil, action: Action, document: str, attachment: Attachment | None
+    ) -> None:
+        m = self.message(pupil, action, document, attachment)
+        if m is not None:
+            self.messages.append(m)
 
     def add_document(self, row: ManifestRow, plan: Mapping[tuple[str, str], Action]) -> None:
         where = f"{self.run_dir / MANIFEST} line {row.line}"
@@ -443,6 +533,7 @@ class _Builder:
             return
         pdf = document_pdf(self.run_dir, row.file)
         document = pdf.relative_to(self.run_dir).as_posix()
+        needs_a_person = row.action in HELD_ACTIONS
         problem = ""
         if pupil.upn not in pdf.stem.upper():
             # The run folder's names carry the UPN: a mismatch means a muddled manifest, and
@@ -450,7 +541,12 @@ class _Builder:
             problem = f"{document} does not carry UPN {pupil.upn} in its name"
         elif not pdf.is_file():
             problem = f"{document} is missing"
-        elif row.file.lower().endswith(".pdf") and row.sha256 and row.sha256 != file_sha256(pdf):
+        elif (
+            not needs_a_person  # staff complete these PDFs: a changed one is expected
+            and row.file.lower().endswith(".pdf")
+            and row.sha256
+            and row.sha256 != file_sha256(pdf)
+        ):
             problem = f"{document} has changed since it was made (its sha256 differs)"
         if problem:
             self.notes.append(f"{where}: {problem} - not emailed; make the documents again")
@@ -462,8 +558,16 @@ class _Builder:
             pupil, row.action, reason="", stage="", academic_year=academic_year_of(self.day)
         )
         title = ACTION_TITLES.get(row.action, row.action)
-        attachment = Attachment(pdf, _file_name(f"{title} - {pupil.full_name}") + ".pdf", "")
-        self.add(pupil, action, document, attachment)
+        name = _file_name(f"{title} - {pupil.full_name}") + ".pdf"
+        if not needs_a_person:
+            self.add(pupil, action, document, Attachment(pdf, name, ""))
+            return
+        release = self.released.get(document)
+        if release is not None and release.sha256 == file_sha256(pdf):
+            self.add(pupil, action, document, Attachment(pdf, name, release.sha256))
+            return
+        m = self.message(pupil, action, document, Attachment(pdf, name, ""), held=True)
+        self.held.append(HeldForm(pupil, row.action, document, pdf, release, m))
 
 
 def build_batch(
@@ -474,11 +578,15 @@ def build_batch(
     *,
     plan: Sequence[Action] | None,
     only: frozenset[str] | None = None,
+    released: Mapping[str, Release] | None = None,
 ) -> Batch:
-    """Every message of the run, in hand-out order, with the print list and notes.
+    """Every message of the run, in hand-out order, with the print list, the notes and the
+    forms held for a person.
 
-    ``plan`` is today's plan (for the day-1 notices and each action's reason); None when the
-    planning module could not be used, which is said in the notes.
+    ``plan`` is today's plan (for the day-1 notices and each action's evidence); None when the
+    planning module could not be used, which is said in the notes. ``released``: the releases
+    recorded for the run's forms, by document (``mergekit.release.apply_releases``); a form
+    needing a person is emailed only when its PDF is still the version released.
     """
     from mergekit.documents import household_addressees
 
@@ -490,6 +598,7 @@ def build_batch(
         EmailTemplates.for_settings(settings),
         settings.pdf.encrypt_emailed,
         household_addressees(data),
+        released or {},
     )
     wanted = only or frozenset(EMAILED)
     by_key = {(a.upn, a.action): a for a in plan or ()}
@@ -519,7 +628,7 @@ def build_batch(
         b.notes.append(f"not emailed (print pack only): {listed}")
     order = {a: i for i, a in enumerate(ACTIONS)}
 
-    def key(x: OutgoingMessage | PrintItem) -> tuple[Any, ...]:
+    def key(x: OutgoingMessage | PrintItem | HeldForm) -> tuple[Any, ...]:
         return (x.pupil.sort_key, order.get(x.action, 99))
 
     return Batch(
@@ -528,6 +637,7 @@ def build_batch(
         tuple(sorted(b.messages, key=key)),
         tuple(sorted(b.print_items, key=key)),
         tuple(b.notes),
+        tuple(sorted(b.held, key=key)),
     )
 
 
@@ -582,12 +692,21 @@ def render_email(
 
 
 def _attachment_bytes(att: Attachment, encrypt: Encryptor | None) -> bytes:
+    """The PDF's bytes (encrypted when asked), read once. A released form must still be the
+    version released: if it was saved again since, nothing is attached and the send stops."""
     try:
+        data = att.path.read_bytes()
+        if att.sha256 and hashlib.sha256(data).hexdigest() != att.sha256:
+            raise MailError(
+                f"{att.path}: saved again after it was released - it is held again: check it, "
+                "then release it again (mergekit send --release)"
+            )
         if encrypt is None:
-            return att.path.read_bytes()
+            return data
         with tempfile.TemporaryDirectory(prefix="mergekit-") as tmp:
-            dst = Path(tmp) / "encrypted.pdf"
-            encrypt(att.path, dst)
+            src, dst = Path(tmp) / "released.pdf", Path(tmp) / "encrypted.pdf"
+            src.write_bytes(data)
+            encrypt(src, dst)
             return dst.read_bytes()
     except OSError as e:
         raise MailError(f"{att.path}: cannot read ({e.strerror}) - make the documents again") from e

@@ -9,6 +9,10 @@ document, recipients) so building it again finds the same row. Sending one messa
 3. commit ``sent`` with the time, or ``failed`` with the reason, or ``queued`` again after a
    temporary (4xx) refusal, to be retried after a back-off.
 
+Forms that need a person (:mod:`mergekit.release`) get no row while they are held: only once a
+person has released the PDF as it is saved is the message built with that version attached
+(its SHA-256 recorded with the message) and queued like any other.
+
 If the process dies between 1 and 3, the row stays ``sending``. Nobody can tell from here
 whether the server took the message, so the next start turns it into ``unknown``: it is
 reported and sent again only when asked (``--resend-unknown``). A message whose connection
@@ -42,12 +46,14 @@ from typing import Any, Literal
 from mergekit.atomic import write_atomic
 from mergekit.config import ACTIONS, Settings
 from mergekit.errors import CheckFailed, MailError
+from mergekit.fields import ACTION_TITLES
 from mergekit.ledger import Ledger
 from mergekit.mail import (
     NOTICES,
     PRINT_LIST_COLUMNS,
     Batch,
     Encryptor,
+    HeldForm,
     OutgoingMessage,
     PrintItem,
     address_domain,
@@ -57,7 +63,15 @@ from mergekit.mail import (
     split_addresses,
 )
 from mergekit.model import Action, SchoolData
-from mergekit.runfolder import FAILURES, OUTBOX_DIR, PRINT_LIST, run_dir
+from mergekit.release import Release, Releases, SheetRow, apply_releases, status_text, write_sheet
+from mergekit.runfolder import (
+    FAILURES,
+    OUTBOX_DIR,
+    PRINT_LIST,
+    RELEASE_XLSX,
+    file_sha256,
+    run_dir,
+)
 from mergekit.workspace import Workspace
 
 FAILURE_COLUMNS = ("upn", "action", "recipients", "message_id", "reason")
@@ -124,6 +138,9 @@ class SendReport:
     notes: tuple[str, ...]
     stopped: str = ""  # why sending stopped before the end, if it did
     security_warning: str = ""  # what a real send would refuse (dry run only)
+    held: tuple[HeldForm, ...] = ()  # forms waiting for a person: never sent until released
+    released_now: tuple[Release, ...] = ()  # what this command released
+    release_sheet: Path | None = None  # release.xlsx, when there are forms to release
 
     def _attempted(self, state: str) -> tuple[Entry, ...]:
         return () if self.dry_run else tuple(e for e in self.listed if e.state == state)
@@ -466,7 +483,11 @@ def queue_messages(
             )
             recipients = json.dumps([str(r) for r in m.to])
             attachments = json.dumps(
-                [{"file": a.path.relative_to(batch.run_dir).as_posix()} for a in m.attachments]
+                [
+                    {"file": a.path.relative_to(batch.run_dir).as_posix()}
+                    | ({"sha256": a.sha256} if a.sha256 else {})
+                    for a in m.attachments
+                ]
             )
             eml = (outbox / m.eml_name).relative_to(batch.run_dir).as_posix()
             row = c.execute("SELECT * FROM messages WHERE dedupe_key = ?", (key,)).fetchone()
@@ -642,12 +663,16 @@ def deliver(
     env: Mapping[str, str] | None = None,
     data: SchoolData | None = None,
     plan: Sequence[Action] | None = None,
+    release: Sequence[str] = (),
 ) -> SendReport:
     """Build the run's messages, queue them in the ledger, write them to <run>/outbox/ and,
     with ``send``, send what is not sent yet (at most ``limit``; None = no limit).
 
     A dry run (``send=False``) contacts no server. ``data`` and ``plan`` default to reading the
-    workbook and planning the day (plus the actions the ledger records for it).
+    workbook and planning the day (plus the actions the ledger records for it). ``release``:
+    UPNs or files of forms a person has completed (``--release``); with the Ys of release.xlsx
+    they are recorded as released, in a dry run too. A form nobody released is held: it has no
+    message in the ledger and is never sent.
     """
     settings = ws.settings
     env = os.environ if env is None else env
@@ -667,17 +692,20 @@ def deliver(
             )
     school = data if data is not None else load_school(settings)
     actions = list(plan) if plan is not None else day_actions(ws, school, day, folder)
-    batch = build_batch(
-        settings,
-        school,
-        folder,
-        day,
-        plan=actions,
-        only=frozenset(only) or None,
-    )
     outbox = folder / OUTBOX_DIR
     with _exclusive(settings.ledger_path), Ledger.open(settings.ledger_path) as ledger:
         recovered = recover_interrupted(ledger)
+        releases = apply_releases(ledger, run=folder, day=day, base=settings.base, requests=release)
+        batch = build_batch(
+            settings,
+            school,
+            folder,
+            day,
+            plan=actions,
+            only=frozenset(only) or None,
+            released=releases.by_document,
+        )
+        batch = _settle_held(ledger, batch, outbox)
         run_id = ledger.start_run("send" if send else "send (dry run)", day, folder)
         entries = queue_messages(ledger, run_id, batch, domain, outbox)
         todo_states = {"queued", "failed"} | ({"unknown"} if resend_unknown else set())
@@ -691,7 +719,8 @@ def deliver(
             done, stopped = job.send_all(written, progress)
         final = {e.row_id: e for e in done}
         entries = [final.get(e.row_id, e) for e in entries]
-    return _report(
+    sheet, sheet_note = _release_sheet(school, batch, entries, releases)
+    report = _report(
         batch,
         entries,
         done,
@@ -704,6 +733,81 @@ def deliver(
         "" if send else security_problem(settings),
         only,
     )
+    notes = (*releases.notes, *report.notes, *((sheet_note,) if sheet_note else ()))
+    return replace(
+        report,
+        notes=notes,
+        held=batch.held,
+        released_now=releases.now,
+        release_sheet=sheet,
+    )
+
+
+def _settle_held(ledger: Ledger, batch: Batch, outbox: Path) -> Batch:
+    """A held form whose message was sent already (before forms were held) is reported like
+    any sent message. The rest stay held: a draft of theirs never tried (a queued ledger row,
+    an .eml in the outbox) is removed, so only a released version can ever be sent. One whose
+    send was interrupted keeps its row: released again, it needs --resend-unknown."""
+    gone: list[OutgoingMessage] = []
+    held: list[HeldForm] = []
+    with ledger.transaction() as c:
+        for h in batch.held:
+            m = h.message
+            if m is None:
+                held.append(h)
+                continue
+            row = c.execute(
+                "SELECT id, state, attempts FROM messages WHERE dedupe_key = ?",
+                (m.dedupe_key(batch.day),),
+            ).fetchone()
+            if row is not None and row["state"] == "sent":
+                gone.append(m)
+                continue
+            held.append(h)
+            if row is not None and row["state"] == "queued" and row["attempts"] == 0:
+                c.execute("DELETE FROM messages WHERE id = ?", (row["id"],))
+            with contextlib.suppress(OSError):
+                (outbox / m.eml_name).unlink(missing_ok=True)
+    order = {a: i for i, a in enumerate(ACTIONS)}
+    messages = sorted(
+        [*batch.messages, *gone], key=lambda m: (m.pupil.sort_key, order.get(m.action, 99))
+    )
+    return replace(batch, messages=tuple(messages), held=tuple(held))
+
+
+def _release_sheet(
+    data: SchoolData, batch: Batch, entries: Sequence[Entry], releases: Releases
+) -> tuple[Path | None, str]:
+    """Write release.xlsx: every form of the run that needs a person, what became of it, and
+    the names staff wrote. A Release Y acted on is cleared; one that could not count stays
+    for staff to correct. Not written when it could not be read, or there is nothing in it."""
+    path = batch.run_dir / RELEASE_XLSX
+    if releases.sheet is None or not (releases.documents or path.is_file()):
+        return (path if path.is_file() else None), ""
+    state = {e.message.document: e.state for e in entries if e.message.document}
+    rows: list[SheetRow] = []
+    for doc in releases.documents:
+        pupil = data.pupils.get(doc.upn)
+        release = releases.by_document.get(doc.document)
+        try:
+            current = release is not None and release.sha256 == file_sha256(doc.path)
+        except OSError:
+            current = False
+        kept = releases.sheet.get(doc.document)
+        rows.append(
+            SheetRow(
+                doc.upn,
+                pupil.full_name if pupil else "",
+                "" if pupil is None or pupil.year is None else str(pupil.year),
+                pupil.reg_group if pupil else "",
+                ACTION_TITLES.get(doc.action, doc.action),
+                doc.document,
+                status_text(release, release is not None and not current, state.get(doc.document)),
+                kept.checked_by if kept else "",
+                "" if current or kept is None else kept.release,
+            )
+        )
+    return path, write_sheet(path, rows)
 
 
 def _write_eml(e: Entry, outbox: Path, settings: Settings, encrypt: Encryptor | None) -> Entry:

@@ -19,6 +19,7 @@ from mergekit.config import CONFIG_NAME
 from mergekit.documents import DOCUMENT_ACTIONS, DocumentsResult, make_letters
 from mergekit.errors import ConfigError, ConversionError, MergekitError
 from mergekit.ledger import Ledger
+from mergekit.mail import HeldForm
 from mergekit.model import Action, SchoolData
 from mergekit.outbox import SendReport, deliver
 from mergekit.planning import (
@@ -35,7 +36,6 @@ from mergekit.worklist import LISTED, write_day_worklist
 from mergekit.workspace import Workspace
 
 DocumentsProgress = Callable[[str, int, int], None]
-SIGNATURE_ACTIONS = ("remove_from_roll",)
 
 
 @dataclass
@@ -67,16 +67,13 @@ class RunReport:
     def nothing_new(self) -> bool:
         return not self.stopped and self.new_actions == 0
 
+    @property
+    def held(self) -> tuple[HeldForm, ...]:
+        """Forms that need a person ("complete and check"): not emailed until released."""
+        return self.email.held if self.email is not None else ()
+
     def needs_a_person(self) -> list[str]:
         out: list[str] = []
-        docs = self.documents.documents if self.documents else ()
-        signatures = [d for d in docs if d.action.action in SIGNATURE_ACTIONS]
-        if signatures:
-            out.append(
-                f"{len(signatures)} Remove From Roll checklist"
-                f"{'s need' if len(signatures) != 1 else ' needs'} the head teacher's "
-                "signature before any pupil comes off roll"
-            )
         for d in self.documents.cannot_post if self.documents else ():
             out.append(
                 f"{d.pupil.upn} {d.pupil.full_name}: no postal address for the "

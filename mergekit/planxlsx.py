@@ -18,6 +18,7 @@ from mergekit.errors import WorkbookError
 from mergekit.fields import ACTION_TITLES
 from mergekit.policy import Plan
 from mergekit.xlsxprint import lay_out
+from mergekit.xlsxstyle import choice_list, help_sheet, style_header
 
 HEADERS = ("UPN", "Name", "Year", "Reg group", "Action", "Reason", "Stage", "Approve")
 WIDTHS = (14, 20, 5, 7, 24, 60, 11, 8)  # one landscape A4 page wide at full size
@@ -44,8 +45,6 @@ def write_plan_xlsx(plan: Plan, path: Path) -> int:
     """Write the review workbook atomically. Decisions already in an existing plan workbook
     at ``path`` are kept; returns how many rows kept an N from it."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font, PatternFill
-    from openpyxl.worksheet.datavalidation import DataValidation
 
     kept: Approvals = {}
     if path.exists():
@@ -61,11 +60,7 @@ def write_plan_xlsx(plan: Plan, path: Path) -> int:
     assert ws is not None  # a new workbook always has one sheet
     ws.title = "Plan"
     ws.append(list(HEADERS))
-    bold = Font(bold=True)
-    fill = PatternFill("solid", fgColor="DDEBF7")
-    for cell in ws[1]:
-        cell.font = bold
-        cell.fill = fill
+    style_header(ws[1])
     struck = 0
     for a in plan.actions:
         approve = kept.get(a.key(), True)
@@ -87,20 +82,9 @@ def write_plan_xlsx(plan: Plan, path: Path) -> int:
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:H{max(last, 1)}"
     if last >= 2:
-        dv = DataValidation(
-            type="list",
-            formula1='"Y,N"',
-            allow_blank=True,
-            showErrorMessage=True,
-            errorTitle="Approve",
-            error="Type Y to approve this action or N to strike it.",
-        )
-        ws.add_data_validation(dv)
-        dv.add(f"H2:H{last}")
-    help_sheet = wb.create_sheet("How to review")
-    for line in _HOW_TO:
-        help_sheet.append([line])
-    help_sheet.column_dimensions["A"].width = 100
+        why = "Type Y to approve this action or N to strike it."
+        choice_list(ws, f"H2:H{last}", ("Y", "N"), "Approve", why)
+    help_sheet(wb, "How to review", _HOW_TO)
     buffer = io.BytesIO()
     wb.save(buffer)
     _write_atomic(path, buffer.getvalue())

@@ -7,7 +7,8 @@
 - ``manifest.csv``: one row per document (:data:`MANIFEST_COLUMNS`; ``file`` is the path
   inside the run folder);
 - ``print-pack.pdf``, ``plan.xlsx`` (when staff review the plan), ``outbox/*.eml``,
-  ``failures.csv`` and ``print-list.csv`` (email);
+  ``failures.csv`` and ``print-list.csv`` (email), ``release.xlsx`` (the forms held until a
+  person releases them, :mod:`mergekit.release`);
 - ``preview/``: previews, with their own ``docx/`` and ``pdf/``, never in the manifest.
 
 Every module that reads or writes these names goes through here, so they cannot drift apart.
@@ -40,6 +41,7 @@ PACK_NAME = "print-pack.pdf"
 PLAN_XLSX = "plan.xlsx"
 FAILURES = "failures.csv"
 PRINT_LIST = "print-list.csv"
+RELEASE_XLSX = "release.xlsx"
 
 # Characters Windows, macOS or a mail client refuse (or misread) in a file name.
 UNSAFE_IN_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')

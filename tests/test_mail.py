@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from smtp_server import DAY, Contact, PupilSpec, make_school, pupils, valid_upn
+from smtp_server import DAY, Contact, PupilSpec, School, make_school, pupils, valid_upn
 
 from mergekit.errors import MailError, TemplateError
 from mergekit.mail import (
@@ -20,13 +20,30 @@ from mergekit.mail import (
 )
 from mergekit.model import Action
 from mergekit.outbox import load_school
+from mergekit.release import Release, held_documents
+from mergekit.runfolder import file_sha256
 from mergekit.workspace import open_workspace
 
 
 def build(school_root: Path, specs: list[PupilSpec], **kw: object) -> Batch:
     school = make_school(school_root, specs, **kw)  # type: ignore[arg-type]
     ws = open_workspace(school.config)
-    return build_batch(ws.settings, load_school(ws.settings), school.run_dir, DAY, plan=[])
+    return build_batch(
+        ws.settings,
+        load_school(ws.settings),
+        school.run_dir,
+        DAY,
+        plan=[],
+        released=released_as_saved(school),
+    )
+
+
+def released_as_saved(school: School) -> dict[str, Release]:
+    """Every form of the run released as its PDF is saved now (what a person's release does)."""
+    return {
+        d.document: Release(d.document, file_sha256(d.path), "2026-11-27T09:00:00+00:00", "test")
+        for d in held_documents(school.run_dir)
+    }
 
 
 def spec(n: int, *contacts: Contact, action: str = "pa_letter_1", **kw: object) -> PupilSpec:
@@ -288,7 +305,14 @@ def test_every_bundled_template_renders_for_every_emailed_action(tmp_path: Path)
     school = make_school(tmp_path / "s", specs)
     ws = open_workspace(school.config)
     notice = Action(specs[-1].upn, "", "vulnerable_day1_contact", "absent", DAY.isoformat(), "")
-    batch = build_batch(ws.settings, load_school(ws.settings), school.run_dir, DAY, plan=[notice])
+    batch = build_batch(
+        ws.settings,
+        load_school(ws.settings),
+        school.run_dir,
+        DAY,
+        plan=[notice],
+        released=released_as_saved(school),
+    )
     by_action = {m.action: m for m in batch.messages}
     assert sorted(by_action) == sorted(
         [
@@ -325,3 +349,54 @@ def test_bad_reply_to_or_bcc_is_a_clear_error_naming_the_key(tmp_path: Path) -> 
     school.set_mail(reply_to="office")
     with pytest.raises(MailError, match=r"\[mail\] reply_to = 'office' is not an email"):
         deliver(open_workspace(school.config))
+
+
+def test_school_template_asking_for_the_planners_reason_is_an_error_saying_why(
+    tmp_path: Path,
+) -> None:
+    p = spec(30)
+    school = make_school(tmp_path / "s", [p])
+    own = school.root / "my-templates" / "email"
+    own.mkdir(parents=True)
+    (own / "pa_letter_1.subject.txt").write_text("Letter")
+    (own / "pa_letter_1.txt").write_text("Because: {{ action.reason }}")
+    text = school.config.read_text().replace("[files]\n", '[files]\ntemplates = "my-templates"\n')
+    school.config.write_text(text)
+    ws = open_workspace(school.config)
+    with pytest.raises(TemplateError, match=r"action.reason is the planner's note for staff"):
+        build_batch(ws.settings, load_school(ws.settings), school.run_dir, DAY, plan=[])
+
+
+def test_released_pdf_saved_again_before_it_is_attached_stops_the_send(tmp_path: Path) -> None:
+    p = spec(31, action="cme_referral")
+    [message] = build(tmp_path / "s", [p]).messages
+    [att] = message.attachments
+    assert att.sha256 == file_sha256(att.path)
+    att.path.write_bytes(att.path.read_bytes() + b"% saved again\n")
+    with pytest.raises(MailError, match=r"saved again after it was released - it is held again"):
+        render_email(
+            message,
+            message_id="x.1@northgate.example.org",
+            sender="Attendance <attendance@northgate.example.org>",
+            reply_to="",
+            encrypt=None,
+        )
+
+
+def test_unreleased_form_is_held_with_the_message_it_will_become(tmp_path: Path) -> None:
+    p = spec(32, action="remove_from_roll")
+    school = make_school(tmp_path / "s", [p])
+    ws = open_workspace(school.config)
+    batch = build_batch(ws.settings, load_school(ws.settings), school.run_dir, DAY, plan=[])
+    assert batch.messages == ()
+    [held] = batch.held
+    assert (held.pupil.upn, held.action, held.document) == (
+        p.upn,
+        "remove_from_roll",
+        f"pdf/{p.stem}.pdf",
+    )
+    assert held.message is not None
+    assert [r.address for r in held.message.to] == ["cme@example.gov.uk"]
+    assert held.to_do() == (
+        "Remove From Roll checklist: the head teacher checks the grounds and signs it"
+    )

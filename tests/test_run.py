@@ -76,7 +76,10 @@ def test_demo_makes_everything_the_example_school_needs(tmp_path: Path) -> None:
     calls = list(book["Day 1 calls"].iter_rows(min_row=3, values_only=True))
     assert 19 == len(calls)  # examples/README.md: 19 first-day calls
     assert all(row[7] for row in calls), "every call has a phone number column filled"
-    assert "2 Remove From Roll checklists need the head teacher's signature" in result.output
+    assert "Needs a person: complete and check (8 forms held" in result.output
+    assert "Remove From Roll checklist: the head teacher checks the grounds and signs it" in (
+        result.output
+    )
     assert "Shanice Clarke: no postal address" in result.output
 
 

@@ -125,7 +125,7 @@ def test_limit_on_a_dry_run_writes_only_that_many(tmp_path: Path) -> None:
 def test_only_picks_one_kind_of_message(tmp_path: Path) -> None:
     specs = [*pupils(2), *pupils(1, action="cme_referral", start=30)]
     school = make_school(tmp_path / "s", specs)
-    result = send(school, "--only", "cme_referral")
+    result = send(school, "--only", "cme_referral", "--release", specs[-1].upn)
     assert result.exit_code == 0, result.output
     assert "[1/1] cme_referral" in result.output
     assert "pa_letter_1 for" not in result.output
@@ -192,8 +192,12 @@ def test_help_says_it_is_a_dry_run_unless_told() -> None:
     result = CliRunner().invoke(main, ["send", "--help"])
     assert result.exit_code == 0
     assert "Without --send this is a dry run" in result.output
-    for option in ("--run", "--only", "--limit", "--send", "--resend-unknown"):
+    for option in ("--run", "--only", "--limit", "--send", "--resend-unknown", "--release"):
         assert option in result.output
+    text = " ".join(result.output.split())
+    assert "Forms that need a person" in text
+    assert "never emailed, even with --send --limit all, until released" in text
+    assert "release.xlsx" in text
 
 
 @pytest.mark.slow

@@ -194,17 +194,18 @@ def _email(r: RunReport) -> None:
         if r.email_error:
             click.secho(f"7. Email      not prepared: {r.email_error}", fg="yellow")
         return
+    held = f"; {len(e.held)} form{'s' * (len(e.held) != 1)} held for a person" if e.held else ""
     if e.dry_run:
         waiting = len(e.listed)
         click.echo(
             f"7. Email      dry run: {waiting} message{'s' * (waiting != 1)} written to "
             f"{_rel(r, e.run_dir / 'outbox')}/ (nothing sent); {len(e.already_sent)} "
-            "sent before"
+            f"sent before{held}"
         )
     else:
         click.echo(
             f"7. Email      sent {len(e.sent)}, failed {len(e.failed)}, still to send "
-            f"{len(e.waiting)}"
+            f"{len(e.waiting)}{held}"
         )
         if e.stopped:
             click.secho(f"   sending stopped: {e.stopped}", fg="red")
@@ -218,6 +219,22 @@ def _people(r: RunReport) -> None:
             "\nNothing new since the last run today: everything due was already done "
             "(see `mergekit history UPN`).",
             fg="green",
+        )
+    if r.held:
+        n = len(r.held)
+        click.secho(
+            f"\nNeeds a person: complete and check ({n} form{'s' * (n != 1)} held: not emailed "
+            "until released)",
+            bold=True,
+        )
+        for h in r.held:
+            click.echo(f"  - {h.pupil.upn} {h.pupil.full_name}: {h.to_do()}")
+            click.echo(f"      {_rel(r, h.path)}")
+        sheet = r.email.release_sheet if r.email is not None else None
+        where = f", or write your name and Y in {_rel(r, sheet)}" if sheet else ""
+        click.echo(
+            "  Complete and check each PDF in a PDF editor and save it in place, then release "
+            f"it: mergekit send --release UPN (or the PDF's name){where}"
         )
     todo = r.needs_a_person()
     if todo:

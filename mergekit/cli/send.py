@@ -110,6 +110,14 @@ def _echo_progress(e: Entry, index: int, total: int) -> None:
     is_flag=True,
     help="Also send messages that may or may not have gone when sending was interrupted.",
 )
+@click.option(
+    "--release",
+    multiple=True,
+    metavar="UPN|FILE",
+    help="Release forms a person has completed and checked: a UPN (that pupil's held forms "
+    "of the run) or a form's PDF. Repeat for several. The PDF is read as it is saved now: "
+    "that is what the email attaches.",
+)
 @click.pass_context
 def send(
     ctx: click.Context,
@@ -120,12 +128,21 @@ def send(
     limit: int | str | None,
     really: bool,
     resend_unknown: bool,
+    release: tuple[str, ...],
 ) -> None:
     """Email the day's letters and forms to parents, the council and social workers.
 
     Without --send this is a dry run: every message is built and saved as an .eml file in the
     run's outbox/ folder, and nothing is sent. With --send, one message is sent unless you add
     --limit all. A message is never sent twice: a rerun sends only what has not gone.
+
+    Forms that need a person (the CME referral, the Remove From Roll checklist, the planned-move
+    form) are held: never emailed, even with --send --limit all, until released. Open the
+    form's PDF in the run's pdf/ folder, complete and check it in a PDF editor (the head teacher
+    signs the Remove From Roll checklist) and save it in place; then release it with
+    --release UPN (or the PDF's name), or write your name and Y in the run's release.xlsx.
+    The email attaches that PDF exactly as it was saved when released; saving it again holds
+    it again. Parent letters are not held: approve them in plan.xlsx.
     """
     ws = workspace(config, today)
     count: int | None = None  # no limit
@@ -141,10 +158,37 @@ def send(
         send=really,
         resend_unknown=resend_unknown,
         progress=_echo_progress if really else None,
+        release=release,
     )
     _summary(ctx, report)
     if report.stopped or report.failed or report.interrupted:
         raise SystemExit(1)
+
+
+def _held(ctx: click.Context, r: SendReport) -> None:
+    """What was released now, and the forms still waiting for a person, with their files."""
+    for rel in r.released_now:
+        click.secho(
+            f"Released: {r.run_dir / rel.document} (sha256 {rel.sha256[:12]}, as saved now)",
+            fg="green",
+        )
+    if not r.held:
+        return
+    n = len(r.held)
+    click.secho(
+        f"Needs a person: complete and check ({n} form{'s' * (n != 1)} held: not emailed "
+        "until released)",
+        bold=True,
+        fg="yellow",
+    )
+    for h in r.held:
+        click.echo(f"  {h.pupil.upn} {h.pupil.full_name}: {h.to_do()}")
+        click.echo(f"      {h.path}")
+    sheet = f", or write your name and Y in {r.release_sheet}" if r.release_sheet else ""
+    click.echo(
+        "  Complete and check each PDF in a PDF editor and save it in place, then release it: "
+        f"{_again(ctx, '--release', 'UPN')} (or the PDF's name){sheet}"
+    )
 
 
 def _summary(ctx: click.Context, r: SendReport) -> None:
@@ -175,6 +219,7 @@ def _summary(ctx: click.Context, r: SendReport) -> None:
         click.echo(f"To post or phone instead: {len(r.print_items)} ({r.print_list})")
     if r.security_warning:
         click.secho(f"Warning: a real send would be refused: {r.security_warning}", fg="yellow")
+    _held(ctx, r)
     if r.failures_path is not None and r.failures:
         click.secho(f"Failures: {len(r.failures)} ({r.failures_path})", fg="red")
     if r.stopped:
@@ -197,10 +242,18 @@ def _summary(ctx: click.Context, r: SendReport) -> None:
             )
         else:
             click.secho(">>> This was a dry run. Nothing is waiting to be sent.", bold=True)
+        if r.held:
+            n = len(r.held)
+            click.secho(
+                f">>> {n} form{'s are' if n != 1 else ' is'} held until a person releases "
+                f"{'them' if n != 1 else 'it'} (Needs a person, above).",
+                bold=True,
+            )
         return
+    held = f"; {len(r.held)} held for a person" if r.held else ""
     click.secho(
         f"Sent {len(r.sent)}, failed {len(r.failed)}, unknown {len(r.interrupted)}; "
-        f"{len(r.waiting)} still to send.",
+        f"{len(r.waiting)} still to send{held}.",
         bold=True,
     )
     if r.waiting and not r.stopped:
