@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -66,7 +66,7 @@ plan_option = click.option(
 @plan_option
 def letters(
     config: Path | None,
-    today: datetime | None,
+    today: date | None,
     only: tuple[str, ...],
     preview: bool,
     pdf: bool,
@@ -110,7 +110,7 @@ def letters(
 @plan_option
 def forms(
     config: Path | None,
-    today: datetime | None,
+    today: date | None,
     upns: tuple[str, ...],
     due: bool,
     forms: tuple[str, ...],
@@ -151,7 +151,7 @@ def forms(
 @config_option
 @today_option
 @click.option("--upn", help="Show the values for this pupil (default: the first pupil).")
-def fields(config: Path | None, today: datetime | None, upn: str | None) -> None:
+def fields(config: Path | None, today: date | None, upn: str | None) -> None:
     """List every merge field templates can use, with one pupil's value.
 
     In a Word template write a field as {{ pupil.forename }}. Rows of a list (siblings,

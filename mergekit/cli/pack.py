@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 
 import click
@@ -21,7 +21,7 @@ from mergekit.pack import pack_run
     help="Add a blank page after documents with an odd number of pages, for double-sided "
     "printing (no sheet then carries two pupils).",
 )
-def pack(config: Path | None, today: datetime | None, duplex: bool) -> None:
+def pack(config: Path | None, today: date | None, duplex: bool) -> None:
     """Make one PDF to print: a cover sheet with counts, every letter in hand-out order (year,
     reg group, surname, forename), then the forms.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 
 import click
@@ -35,7 +35,7 @@ from mergekit.policy import Plan
     "(for schools that only use the plan).",
 )
 def plan(
-    config: Path | None, today: datetime | None, as_json: bool, xlsx: Path | None, record: bool
+    config: Path | None, today: date | None, as_json: bool, xlsx: Path | None, record: bool
 ) -> None:
     """Show who needs which letter, call or form today, and why.
 

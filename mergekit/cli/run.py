@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 
 import click
@@ -41,7 +41,7 @@ def _limit(value: str | None, send: bool) -> int | None:
     help="With --send: how many messages to send (default 1, so you can check one "
     "arrives; then --limit all).",
 )
-def run(config: Path | None, today: datetime | None, send: bool, limit: str | None) -> None:
+def run(config: Path | None, today: date | None, send: bool, limit: str | None) -> None:
     """Do today's work: check, plan, work list, letters, forms, PDFs, print pack, emails.
 
     Stops before making anything when `mergekit check` finds errors. Running it again the
