@@ -15,7 +15,7 @@ import types
 import typing
 from collections.abc import Iterator
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 
@@ -197,12 +197,23 @@ class PolicySettings:
     )
     cme_referral_days: int = doc("... before completing the CME referral form.", 10)
     remove_from_roll_days: int = doc("... before the Remove From Roll checklist.", 20)
+    registration_closes: str = doc(
+        "When the morning register closes (HH:MM, 24-hour clock). Before then, no marks for "
+        "today is expected; after it, a tracking workbook without today's marks is an old "
+        "export, and what needs today's marks waits for a new one.",
+        "09:30",
+    )
     n_code_limit_school_days: int = doc(
         "An N mark older than this must be recoded (to O if no reason is found).", 5
     )
     offroll_overdue_school_days: int = doc(
         "An Off Roll step open this many school days after the leaving date is overdue.", 10
     )
+
+    def registration_time(self) -> time:
+        """``registration_closes`` as a time (checked when the config is loaded)."""
+        hours, minutes = self.registration_closes.strip().split(":")
+        return time(int(hours), int(minutes))
 
 
 @dataclass(frozen=True)
@@ -538,6 +549,12 @@ def _check_semantics(s: Settings, loader: _Loader) -> None:
         )
     if s.policy.pa_rule not in ("policy", "dfe"):
         errs.append(f'{loader.at("policy.pa_rule")}: pa_rule must be "policy" or "dfe"')
+    closes = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", s.policy.registration_closes)
+    if closes is None or int(closes.group(1)) > 23 or int(closes.group(2)) > 59:
+        errs.append(
+            f"{loader.at('policy.registration_closes')}: registration_closes = "
+            f'{s.policy.registration_closes!r} is not a time - write it as "09:30"'
+        )
     if s.mail.security not in ("starttls", "ssl", "none"):
         errs.append(f'{loader.at("mail.security")}: security must be "starttls", "ssl" or "none"')
     from mergekit.model import FLAG_NAMES

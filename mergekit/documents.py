@@ -35,7 +35,7 @@ from mergekit.errors import (
 from mergekit.fields import LetterHistory, addressees, build_context
 from mergekit.ledger import Ledger
 from mergekit.model import Action, Contact, Pupil, SchoolData
-from mergekit.policy import Plan
+from mergekit.planning import Review
 from mergekit.render import (
     CompiledTemplate,
     compile_template,
@@ -108,6 +108,7 @@ class DocumentsResult:
     preview: bool = False
     run_id: int | None = None
     earlier_pdfs: tuple[Path, ...] = ()  # PDFs made again for documents made earlier today
+    struck_on: Mapping[tuple[str, str, str], date] = field(default_factory=dict)  # held strikes
 
     @property
     def cannot_post(self) -> tuple[Document, ...]:
@@ -278,6 +279,7 @@ def produce(
     struck: Sequence[Action] = (),
     already_done: Sequence[str] = (),
     kinds: Sequence[str] = (),
+    reviewed: Review | None = None,
 ) -> DocumentsResult:
     """Render one document per action into the run folder (``preview``: into its preview/
     folder, recording nothing), make the PDFs when asked, then write the manifest and record
@@ -292,9 +294,18 @@ def produce(
     earlier = (
         _pdfs_to_redo(ws, data, run, kinds, fresh, sent) if pdf and kinds and not preview else []
     )
+    struck_on = {k: r.day for k, r in reviewed.held.items()} if reviewed else {}
     if not jobs and not earlier:
+        if reviewed is not None and reviewed.changes and not preview:
+            _record_review_only(ws, run, reviewed, command)
         return DocumentsResult(
-            run, (), tuple(already_done), tuple(struck), tuple(notes), preview=preview
+            run,
+            (),
+            tuple(already_done),
+            tuple(struck),
+            tuple(notes),
+            preview=preview,
+            struck_on=struck_on,
         )
     docs = _render_all(ws, data, jobs, target, sent, progress) if jobs else []
     extra = list(notes)
@@ -327,7 +338,7 @@ def produce(
                 for d in docs
             ],
         )
-        run_id = _record(ws, run, docs, redone, command)
+        run_id = _record(ws, run, docs, redone, command, reviewed)
         if pdf:
             pack, missing = _pack(ws, data, run)
             if missing:
@@ -349,6 +360,7 @@ def produce(
         preview,
         run_id,
         tuple(p for _, p in redone),
+        struck_on=struck_on,
     )
 
 
@@ -467,12 +479,15 @@ def _record(
     docs: Sequence[Document],
     redone: Sequence[tuple[_Earlier, Path]],
     command: str,
+    reviewed: Review | None = None,
 ) -> int:
-    from mergekit.planning import record_actions
+    from mergekit.planning import record_actions, record_review
 
     base = ws.settings.base
     with Ledger.open(ws.settings.ledger_path) as ledger:
         run_id = ledger.start_run(command, ws.today, _shown(run, base))
+        if reviewed is not None:
+            record_review(ledger, run_id, reviewed, ws.today)
         ids = record_actions(ledger, run_id, [d.action for d in docs], ws.today)
         for d in docs:
             action_id = ids.get(d.action.key())
@@ -499,6 +514,15 @@ def _record(
                 found[-1] if found else None,
             )
     return run_id
+
+
+def _record_review_only(ws: Workspace, run: Path, reviewed: Review, command: str) -> None:
+    """Nothing to make, but the strikes staff wrote today still go into the ledger."""
+    from mergekit.planning import record_review
+
+    with Ledger.open(ws.settings.ledger_path) as ledger:
+        run_id = ledger.start_run(command, ws.today, _shown(run, ws.settings.base))
+        record_review(ledger, run_id, reviewed, ws.today)
 
 
 def _shown(path: Path, base: Path) -> str:
@@ -592,13 +616,15 @@ def _pack(ws: Workspace, data: SchoolData, run: Path) -> tuple[Path | None, int]
 
 
 def load_school(ws: Workspace) -> SchoolData:
-    """The tracking workbook, refusing to make documents from a workbook with errors."""
+    """The tracking workbook, refusing to make documents from a workbook with errors (those
+    that hold back only some actions, such as no register for today, are left to the plan and
+    to :func:`produce`)."""
     from mergekit.check import run_check
 
-    report = run_check(ws.settings, ws.calendar, ws.today)
-    if report.result is None or report.errors:
-        n = len(report.errors)
-        first = f" (first: {report.errors[0]})" if report.errors else ""
+    report = run_check(ws.settings, ws.calendar, ws.today, ws.now)
+    if report.result is None or report.blocking:
+        n = len(report.blocking)
+        first = f" (first: {report.blocking[0]})" if report.blocking else ""
         raise CheckFailed(
             f"{ws.settings.files.tracking}: `mergekit check` finds {n} error"
             f"{'s' * (n != 1)}{first} - fix them, then run again; nothing was made"
@@ -614,6 +640,7 @@ class _Chosen:
     notes: tuple[str, ...]
     history: Mapping[str, Mapping[int, date]]
     done_today: tuple[str, ...]
+    review: Review
 
 
 def _choose(
@@ -621,26 +648,27 @@ def _choose(
     data: SchoolData,
     wanted: Sequence[str],
     plan_file: Path | None,
-    plan: Plan | None = None,
+    reviewed: Review | None = None,
 ) -> _Chosen:
-    """The plan's actions of the kinds wanted. ``plan``: one the caller already made, with
-    approvals applied (``mergekit run`` plans once for all its steps)."""
+    """The plan's actions of the kinds wanted, as reviewed (today's plan workbook, strikes
+    held from earlier days). ``reviewed``: the review the caller already made (``mergekit
+    run`` plans once for all its steps)."""
     from mergekit import planning
 
     notes: list[str] = []
-    if plan is None:
-        plan = planning.make_plan(ws, data)
-        run = run_dir(ws.settings, ws.today)
-        approvals = planning.approvals_for(run, plan_file)
-        if approvals is not None:
-            plan = planning.apply_approvals(plan, approvals)
-            notes.append(f"approvals read from {plan_file or run / planning.PLAN_XLSX}")
+    if reviewed is None:
+        reviewed = planning.review(ws, data, plan_file=plan_file)
+        if reviewed.source is not None:
+            notes.append(f"approvals read from {reviewed.source}")
+    plan = reviewed.plan
     notes[:0] = plan.notes
     ours = tuple(a for a in plan.actions if a.action in wanted)
     done_keys, history = _ledger_state(ws, data)
     chosen = tuple(a for a in ours if a.approved and a.key() not in done_keys)
     struck = tuple(a for a in ours if not a.approved)
-    return _Chosen(ours, chosen, struck, tuple(notes), history, _done_today(ws, data, wanted))
+    return _Chosen(
+        ours, chosen, struck, tuple(notes), history, _done_today(ws, data, wanted), reviewed
+    )
 
 
 def _ledger_state(
@@ -675,12 +703,12 @@ def make_letters(
     plan_file: Path | None = None,
     pdf: bool = False,
     progress: Progress | None = None,
-    plan: Plan | None = None,
+    reviewed: Review | None = None,
 ) -> DocumentsResult:
     """``mergekit letters``: the approved warning letters the plan lists for today (``only``:
-    these kinds of document instead; ``plan``: today's plan, already made and approved)."""
+    these kinds of document instead; ``reviewed``: today's plan, already made and reviewed)."""
     wanted = tuple(only) or LETTERS
-    chosen = _choose(ws, data, wanted, plan_file, plan)
+    chosen = _choose(ws, data, wanted, plan_file, reviewed)
     return _produce_planned(ws, data, chosen, wanted, "letters", pdf, progress)
 
 
@@ -706,6 +734,7 @@ def _produce_planned(
         struck=chosen.struck,
         already_done=chosen.done_today,
         kinds=kinds,
+        reviewed=chosen.review,
     )
 
 
@@ -759,6 +788,7 @@ def make_forms(
         progress=progress,
         notes=notes,
         struck=[a for a in actions if not a.approved],
+        reviewed=chosen.review,
     )
 
 

@@ -22,10 +22,10 @@ from mergekit.ledger import Ledger
 from mergekit.model import Action
 from mergekit.outbox import SendReport, deliver
 from mergekit.planning import (
-    apply_approvals,
-    approvals_for,
-    make_plan,
+    Review,
     record_actions,
+    record_review,
+    review,
     run_dir,
     with_recorded,
 )
@@ -54,8 +54,9 @@ class RunReport:
 
     @property
     def stopped(self) -> bool:
-        """check found errors: nothing was produced."""
-        return not self.check.ok
+        """check found errors that stop everything: nothing was produced. (Errors that hold
+        back only some actions, such as no register for today, do not stop the rest.)"""
+        return bool(self.check.blocking)
 
     @property
     def new_actions(self) -> int:
@@ -117,7 +118,7 @@ def run_day(
     """The day's work for ``ws.today``. Library errors (a locked ledger, LibreOffice hanging)
     propagate as MergekitError after whatever was finished was recorded."""
     env = os.environ if env is None else env
-    check = run_check(ws.settings, ws.calendar, ws.today)
+    check = run_check(ws.settings, ws.calendar, ws.today, ws.now)
     report = RunReport(ws, check)
     if report.stopped or check.result is None:
         return report
@@ -125,12 +126,10 @@ def run_day(
     folder = run_dir(ws.settings, ws.today)
     folder.mkdir(parents=True, exist_ok=True)
     report.run_dir = folder
-    plan = make_plan(ws, data)
-    approvals = approvals_for(folder)
-    if approvals is not None:
-        plan = apply_approvals(plan, approvals)
+    reviewed = review(ws, data)
+    plan = reviewed.plan
     report.plan = plan
-    report.recorded = _record_listed(ws, plan, folder)
+    report.recorded = _record_listed(ws, reviewed, folder)
     # Plan once: the documents and emails below use this plan rather than making their own.
     day = [a for a in with_recorded(plan.actions, ws.settings, data, ws.today) if a.approved]
     listed = [
@@ -145,7 +144,7 @@ def run_day(
     pdf = _libreoffice(ws)
     report.pdf_missing = pdf
     report.documents = make_letters(
-        ws, data, only=DOCUMENT_ACTIONS, pdf=not pdf, progress=progress, plan=plan
+        ws, data, only=DOCUMENT_ACTIONS, pdf=not pdf, progress=progress, reviewed=reviewed
     )
     try:
         report.email = deliver(ws, send=send, limit=limit, env=env, data=data, plan=day)
@@ -156,16 +155,20 @@ def run_day(
     return report
 
 
-def _record_listed(ws: Workspace, plan: Plan, folder: Path) -> dict[str, int]:
+def _record_listed(ws: Workspace, reviewed: Review, folder: Path) -> dict[str, int]:
     """Record the approved list actions (calls, alerts, CME contacts): making the list is
-    doing them, from mergekit's side. Documents record themselves when they are made."""
+    doing them, from mergekit's side; and the strikes staff wrote in today's plan workbook.
+    Documents record themselves when they are made."""
     todo: list[Action] = [
-        a for a in plan.actions if a.approved and a.action in (*LISTED, "vulnerable_day1_contact")
+        a
+        for a in reviewed.plan.actions
+        if a.approved and a.action in (*LISTED, "vulnerable_day1_contact")
     ]
-    if not todo:
+    if not todo and not reviewed.changes:
         return {}
     with Ledger.open(ws.settings.ledger_path) as ledger:
         run_id = ledger.start_run("run", ws.today, folder)
+        record_review(ledger, run_id, reviewed, ws.today)
         record_actions(ledger, run_id, todo, ws.today)
     return dict(Counter(a.action for a in todo))
 

@@ -2,7 +2,8 @@
 
 Rows are matched back by UPN + action + stage, so staff may sort and filter the sheet freely.
 Writing over an existing plan workbook keeps the decisions already made in it: a re-run of
-``mergekit plan --xlsx`` the same day never turns an N back into a Y.
+``mergekit plan --xlsx`` the same day never turns an N back into a Y. An action struck on an
+earlier day and still struck is written with N and a note, so writing Y lifts the strike.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from mergekit.errors import WorkbookError
 from mergekit.fields import ACTION_TITLES
 from mergekit.policy import Plan
 
-HEADERS = ("UPN", "Name", "Year", "Reg group", "Action", "Reason", "Stage", "Approve")
-WIDTHS = (16, 26, 6, 10, 24, 100, 12, 9)
+HEADERS = ("UPN", "Name", "Year", "Reg group", "Action", "Reason", "Stage", "Approve", "Note")
+WIDTHS = (16, 26, 6, 10, 24, 100, 12, 9, 50)
 _KEYS = ("upn", "action", "stage", "approve")
 
 Approvals = dict[tuple[str, str, str], bool]
@@ -30,6 +31,9 @@ _HOW_TO = (
     "Each row on the Plan sheet is one letter, call, form or alert mergekit will act on.",
     "Approve: Y (the default) keeps the action; N strikes it, so nothing is produced for it.",
     "A blank Approve cell counts as N.",
+    "A strike holds on later days too, until you write Y against it in that day's plan (the "
+    "Note column says when it was struck), or the pupil's situation changes and the plan says "
+    "so.",
     "You may sort and filter the rows: they are matched back by UPN, Action and Stage, so do "
     "not edit those three columns.",
     "Save the workbook (keep the .xlsx format) before running the next mergekit command.",
@@ -39,9 +43,13 @@ _HOW_TO = (
 )
 
 
-def write_plan_xlsx(plan: Plan, path: Path) -> int:
+def write_plan_xlsx(
+    plan: Plan, path: Path, notes: Mapping[tuple[str, str, str], str] | None = None
+) -> int:
     """Write the review workbook atomically. Decisions already in an existing plan workbook
-    at ``path`` are kept; returns how many rows kept an N from it."""
+    at ``path`` are kept; an action not approved in ``plan`` (a strike held from an earlier
+    day) is written N. ``notes``: the Note column by (UPN, action, stage). Returns how many
+    rows kept an N from the existing workbook."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.worksheet.datavalidation import DataValidation
@@ -66,9 +74,10 @@ def write_plan_xlsx(plan: Plan, path: Path) -> int:
         cell.font = bold
         cell.fill = fill
     struck = 0
+    notes = notes or {}
     for a in plan.actions:
-        approve = kept.get(a.key(), True)
-        struck += not approve
+        approve = kept.get(a.key(), a.approved)
+        struck += not approve and a.key() in kept
         ws.append(
             [
                 a.upn,
@@ -79,16 +88,18 @@ def write_plan_xlsx(plan: Plan, path: Path) -> int:
                 a.reason,
                 a.stage,
                 "Y" if approve else "N",
+                notes.get(a.key(), ""),
             ]
         )
     last = ws.max_row
     for i, width in enumerate(WIDTHS):
         ws.column_dimensions[chr(ord("A") + i)].width = width
-    for row in ws.iter_rows(min_row=2, min_col=6, max_col=6):
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for col in (6, 9):
+        for row in ws.iter_rows(min_row=2, min_col=col, max_col=col):
+            for cell in row:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
     ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:H{max(last, 1)}"
+    ws.auto_filter.ref = f"A1:I{max(last, 1)}"
     if last >= 2:
         dv = DataValidation(
             type="list",

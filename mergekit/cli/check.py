@@ -25,7 +25,7 @@ def check(config: Path | None, today: date | None, as_json: bool) -> None:
     0 when there are only warnings or none.
     """
     ws = workspace(config, today, quiet=as_json)
-    report = run_check(ws.settings, ws.calendar, ws.today)
+    report = run_check(ws.settings, ws.calendar, ws.today, ws.now)
     if as_json:
         click.echo(json.dumps(report.as_json(), indent=2))
     else:

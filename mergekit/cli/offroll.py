@@ -57,9 +57,7 @@ def offroll() -> None:
 @click.argument("upn")
 @click.option("--leaving-date", required=True, type=DATE, help="Date of leaving (DD/MM/YYYY).")
 @click.option("--reason", required=True, help="Reason for leaving, as it goes on the tab.")
-def add(
-    config: Path | None, today: date | None, upn: str, leaving_date: Any, reason: str
-) -> None:
+def add(config: Path | None, today: date | None, upn: str, leaving_date: Any, reason: str) -> None:
     """Add the pupil with this UPN (name, UPN, DOB, year/tutor group from the tracking
     workbook) to the Off Roll tab, below the last leaver."""
     ws = workspace(config, today)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from mergekit.calendar import academic_year_of, compact_dates, terms_of_year
 from mergekit.cli.base import main
 from mergekit.cli.options import config_option, today_option, workspace
 from mergekit.fields import ACTION_TITLES
+from mergekit.ledger import StrikeRecord
 from mergekit.planning import history_report, plan_today, record_plan
 from mergekit.policy import Plan
 
@@ -45,22 +48,31 @@ def plan(
     ws = workspace(config, today, quiet=True)
     report = plan_today(ws, xlsx=xlsx)
     p = report.plan
+    register = report.check.register
+    if register is not None:
+        click.secho(f"{register.message()} - {register.hint()}", fg="red", bold=True, err=True)
     for note in p.notes:
         click.secho(f"Note: {note}", fg="yellow", err=True)
     for line in p.skipped:
-        click.secho(f"Skipped: {line}", fg="yellow", err=True)
-    if report.check_errors:
-        n = report.check_errors
+        if register is None or not line.startswith(register.message()):
+            click.secho(f"Skipped: {line}", fg="yellow", err=True)
+    others = report.check_errors - (register is not None)
+    if others:
         click.secho(
-            f"Warning: `mergekit check` finds {n} error{'s' * (n != 1)} in the workbooks, so "
-            "this plan may be incomplete or wrong - run `mergekit check` and fix them",
+            f"Warning: `mergekit check` finds {others} error{'s' * (others != 1)} in the "
+            "workbooks or settings, so this plan may be incomplete or wrong - run "
+            "`mergekit check` and fix them",
             fg="red",
             err=True,
         )
     if as_json:
-        click.echo(json.dumps(p.as_json(), indent=2, ensure_ascii=False))
+        # What will be done: struck actions (Approve = N, today or held from an earlier
+        # day) are left out, as they are from everything mergekit makes.
+        click.echo(
+            json.dumps(replace(p, actions=p.approved()).as_json(), indent=2, ensure_ascii=False)
+        )
     else:
-        _show(p, report.approvals_file)
+        _show(p, report.approvals_file, report.review.held if report.review else {})
     if report.xlsx_written:
         kept = f" (kept {report.xlsx_kept_n} N from the earlier copy)" if report.xlsx_kept_n else ""
         click.echo(f"Wrote {report.xlsx_written}{kept}", err=as_json)
@@ -69,7 +81,7 @@ def plan(
             raise click.ClickException(
                 "nothing recorded: fix the errors `mergekit check` lists, then run again"
             )
-        done = record_plan(ws, p)
+        done = record_plan(ws, p, report.review)
         struck = f"; {done.struck} not approved, left out" if done.struck else ""
         click.echo(
             f"Recorded {done.recorded} action{'s' * (done.recorded != 1)} as done in "
@@ -78,7 +90,9 @@ def plan(
         )
 
 
-def _show(p: Plan, approvals: Path | None) -> None:
+def _show(
+    p: Plan, approvals: Path | None, held: Mapping[tuple[str, str, str], StrikeRecord]
+) -> None:
     pupils = len({a.upn for a in p.actions})
     click.secho(
         f"Plan for {p.today:%A %d/%m/%Y}: {len(p.actions)} action{'s' * (len(p.actions) != 1)}"
@@ -93,7 +107,9 @@ def _show(p: Plan, approvals: Path | None) -> None:
         name_w = max(len(a.name) for a in items)
         for a in items:
             yr = " ".join(x for x in (f"Y{a.year}" if a.year is not None else "", a.reg_group) if x)
-            struck = click.style(" [struck]", fg="red") if not a.approved else ""
+            earlier = held.get(a.key())
+            when = f" on {earlier.day:%d/%m/%Y}" if earlier is not None else ""
+            struck = click.style(f" [struck{when}]", fg="red") if not a.approved else ""
             click.echo(f"  {a.upn}  {a.name:<{name_w}}  {yr:<10} {a.reason}{struck}")
     if not p.actions:
         click.echo("Nothing to do today.")
