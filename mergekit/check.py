@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mergekit.calendar import SchoolCalendar
 from mergekit.config import ACTIONS, Settings
@@ -24,6 +24,9 @@ from mergekit.errors import MergekitError, Problem, Severity, error, warning
 from mergekit.fields import addressees
 from mergekit.model import SchoolData
 from mergekit.sheets import lock_file
+
+if TYPE_CHECKING:
+    from mergekit.settingscheck import SettingProblem
 from mergekit.workbook import ReadResult, read_tracking, read_transfer_list
 
 # The rules that read the marks up to today: without today's register they would work on an
@@ -59,6 +62,7 @@ class CheckReport:
     # Errors that hold back only some actions, and which: (problem, actions).
     scoped: list[tuple[Problem, tuple[str, ...]]] = field(default_factory=list)
     register: RegisterGap | None = None  # no marks for today after registration
+    unfilled: list[str] = field(default_factory=list)  # printed settings blank or placeholders
 
     @property
     def errors(self) -> list[Problem]:
@@ -156,8 +160,25 @@ def run_check(
         problems.extend(calendar_problems(result, calendar, settings, today))
         problems.extend(post_problems(result.data, settings))
     problems.extend(_transfer_list_problems(settings))
+    unfilled = _settings_problems(settings)
+    for u in unfilled:
+        problems.append(u.problem)
+        scoped.append((u.problem, u.actions))
     counts = dict(result.counts) if result else {}
-    return CheckReport(today, result, problems, counts, scoped, gap)
+    return CheckReport(today, result, problems, counts, scoped, gap, [u.key for u in unfilled])
+
+
+def _settings_problems(settings: Settings) -> list[SettingProblem]:
+    """Settings the documents and emails print that are blank or placeholders; a template
+    that cannot be read is left to `mergekit templates check`."""
+    from mergekit.documents import DOCUMENT_ACTIONS
+    from mergekit.mail import NOTICES
+    from mergekit.settingscheck import setting_problems
+
+    try:
+        return setting_problems(settings, (*DOCUMENT_ACTIONS, *sorted(NOTICES)))
+    except MergekitError:
+        return []
 
 
 @dataclass(frozen=True)

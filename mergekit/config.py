@@ -41,7 +41,9 @@ ACTIONS: tuple[str, ...] = (
 
 
 def doc(text: str, default: Any = MISSING, *, example: Any = MISSING) -> Any:
-    """A config key: its help text and default (no default = required)."""
+    """A config key: its help text and default (no default = required). ``example`` is the
+    placeholder ``mergekit init`` writes instead of the default: a value still equal to it has
+    not been filled in, and documents that print it are not made."""
     meta = {"doc": text}
     if example is not MISSING:
         meta["example"] = example
@@ -90,7 +92,7 @@ class CouncilSettings:
     cme_email: str = doc(
         "Where CME referrals and Remove From Roll forms are emailed.",
         "",
-        example="cme@example.gov.uk",
+        example="cme@your-council.example.gov.uk",
     )
     cme_phone: str = doc("CME team phone.", "")
     admissions_email: str = doc("Council admissions team email (off-roll notifications).", "")
@@ -294,6 +296,7 @@ class Settings:
     # Not keys: where the file was and what loading it noticed.
     path: Path = field(default=Path(CONFIG_NAME), compare=False)
     warnings: tuple[Problem, ...] = field(default=(), compare=False)
+    unknown_keys: tuple[str, ...] = field(default=(), compare=False)  # dotted, as written
     _lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -368,7 +371,13 @@ def load_config(path: Path) -> Settings:
     values = loader.section(Settings, raw, "")
     if loader.errors:
         raise ConfigError("\n".join([*loader.errors, *(str(w) for w in loader.warnings)]))
-    settings = Settings(**values, path=path, warnings=tuple(loader.warnings), _lines=lines)
+    settings = Settings(
+        **values,
+        path=path,
+        warnings=tuple(loader.warnings),
+        unknown_keys=tuple(loader.unknown),
+        _lines=lines,
+    )
     _check_semantics(settings, loader)
     if loader.errors:
         raise ConfigError("\n".join(loader.errors))
@@ -408,6 +417,7 @@ class _Loader:
         self.lines = lines
         self.errors: list[str] = []
         self.warnings: list[Problem] = []
+        self.unknown: list[str] = []
 
     def at(self, key: str) -> str:
         line = self.lines.get(key) or self.lines.get(key.rsplit(".", 1)[0])
@@ -423,12 +433,14 @@ class _Loader:
         }
         known.pop("path", None)
         known.pop("warnings", None)
+        known.pop("unknown_keys", None)
         out: dict[str, Any] = {}
         seen: set[str] = set()
         for key, value in raw.items():
             dotted = f"{prefix}.{key}" if prefix else key
             f = known.get(key)
             if f is None:
+                self.unknown.append(dotted)
                 guess = difflib.get_close_matches(key, list(known), n=1)
                 where = f"[{prefix}]" if prefix else "the top level"
                 hint = f" - did you mean '{guess[0]}'?" if guess else " - it is ignored"
@@ -597,7 +609,7 @@ def iter_keys(cls: type = Settings, prefix: str = "") -> Iterator[KeyDoc]:
     """Every documented key, section by section."""
     hints = typing.get_type_hints(cls)
     for f in fields(cls):
-        if f.name.startswith("_") or f.name in ("path", "warnings"):
+        if f.name.startswith("_") or f.name in ("path", "warnings", "unknown_keys"):
             continue
         tp = hints[f.name]
         key = f.name.rstrip("_")

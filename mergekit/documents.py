@@ -109,6 +109,9 @@ class DocumentsResult:
     run_id: int | None = None
     earlier_pdfs: tuple[Path, ...] = ()  # PDFs made again for documents made earlier today
     struck_on: Mapping[tuple[str, str, str], date] = field(default_factory=dict)  # held strikes
+    held: tuple[Action, ...] = ()  # not made: their templates print a setting not filled in
+    held_because: tuple[str, ...] = ()  # which settings, and where
+    again: bool = False  # made again (--again): each replaces today's earlier copy
 
     @property
     def cannot_post(self) -> tuple[Document, ...]:
@@ -280,6 +283,7 @@ def produce(
     already_done: Sequence[str] = (),
     kinds: Sequence[str] = (),
     reviewed: Review | None = None,
+    again: bool = False,
 ) -> DocumentsResult:
     """Render one document per action into the run folder (``preview``: into its preview/
     folder, recording nothing), make the PDFs when asked, then write the manifest and record
@@ -290,6 +294,9 @@ def produce(
     target = run / PREVIEW_DIR if preview else run
     sent = history or {}
     jobs = _jobs(data, actions)
+    jobs, held, because = _hold_unfilled(settings, jobs, preview)
+    if preview:
+        notes = [*notes, *because]
     fresh = {f"docx/{j.stem}.docx" for j in jobs}
     earlier = (
         _pdfs_to_redo(ws, data, run, kinds, fresh, sent) if pdf and kinds and not preview else []
@@ -306,6 +313,8 @@ def produce(
             tuple(notes),
             preview=preview,
             struck_on=struck_on,
+            held=held,
+            held_because=because,
         )
     docs = _render_all(ws, data, jobs, target, sent, progress) if jobs else []
     extra = list(notes)
@@ -331,12 +340,21 @@ def produce(
     run_id: int | None = None
     pack: Path | None = None
     if not preview:
+        now_in = {(d.pupil.upn, d.action.action): d.relative for d in docs}
+        # Made again under another name (the pupil moved form, say): the old file leaves the
+        # manifest, so it is neither emailed nor printed.
+        renamed = (
+            [r.file for r in read_manifest(run) if now_in.get((r.upn, r.action), r.file) != r.file]
+            if again and (run / MANIFEST).is_file()
+            else []
+        )
         manifest = merge_manifest(
             run,
             [
                 ManifestRow(d.pupil.upn, d.action.action, d.relative, d.sha256, d.recipients)
                 for d in docs
             ],
+            drop=renamed,
         )
         run_id = _record(ws, run, docs, redone, command, reviewed)
         if pdf:
@@ -361,7 +379,28 @@ def produce(
         run_id,
         tuple(p for _, p in redone),
         struck_on=struck_on,
+        held=held,
+        held_because=because,
+        again=again,
     )
+
+
+def _hold_unfilled(
+    settings: Settings, jobs: list[_Job], preview: bool
+) -> tuple[list[_Job], tuple[Action, ...], tuple[str, ...]]:
+    """Jobs whose templates print a blank or placeholder setting are held back (a preview
+    makes them anyway, to show the wording): (jobs to do, held actions, why)."""
+    from mergekit.settingscheck import setting_problems
+
+    if not jobs:
+        return jobs, (), ()
+    unfilled = setting_problems(settings, [j.action.action for j in jobs])
+    why = tuple(str(u.problem) for u in unfilled)
+    if preview or not unfilled:
+        return jobs, (), why
+    blocked = {a for u in unfilled for a in u.actions}
+    held = tuple(j.action for j in jobs if j.action.action in blocked)
+    return [j for j in jobs if j.action.action not in blocked], held, why
 
 
 def _context(
@@ -789,6 +828,78 @@ def make_forms(
         notes=notes,
         struck=[a for a in actions if not a.approved],
         reviewed=chosen.review,
+    )
+
+
+def make_again(
+    ws: Workspace,
+    data: SchoolData,
+    upns: Sequence[str],
+    kinds: Sequence[str],
+    *,
+    pdf: bool = False,
+    progress: Progress | None = None,
+    command: str,
+) -> DocumentsResult:
+    """``--again UPN...``: make the named pupils' documents of these kinds made earlier today
+    once more, from the workbook as it is now (a deleted or spoilt PDF, a corrected address):
+    the same actions, written over the earlier files and recorded in the ledger with their new
+    hashes, the earlier records kept and marked as replaced. Nothing is made when a UPN has no
+    such document today."""
+    wanted = set(kinds)
+    path = ws.settings.ledger_path
+    ledger = Ledger.open_readonly(path) if path.is_file() else None
+    made: dict[str, list[tuple[int, str]]] = {}  # UPN -> (action id, action) with a document
+    if ledger is not None:
+        with ledger:
+            today = {r.id: r for r in ledger.actions(day=ws.today) if r.action in wanted}
+            for d in ledger.documents():
+                if d.action_id in today and d.kind == "docx":
+                    r = today[d.action_id]
+                    made.setdefault(r.upn, []).append((r.id, r.action))
+            sent = {i: ledger.sent_messages(i) for i in today}
+    else:
+        sent = {}
+    errors: list[str] = []
+    chosen: list[tuple[str, str]] = []
+    for raw in upns:
+        upn = "".join(raw.split()).upper()
+        pupil = data.pupils.get(upn)
+        if pupil is None:
+            errors.append(f"{ws.settings.files.tracking}: no pupil with the UPN {raw!r}")
+        elif upn not in made:
+            errors.append(
+                f"{upn} ({pupil.full_name}): no {' or '.join(sorted(wanted))} was made today, "
+                "so there is nothing to make again - the plan's documents are made without "
+                "--again"
+            )
+        else:
+            chosen.extend((upn, action) for _, action in dict.fromkeys(made[upn]))
+    if errors:
+        raise WorkbookError("\n".join([*errors, "Nothing was made again."]))
+    from mergekit.planning import recorded_actions
+
+    recorded = {(a.upn, a.action): a for a in recorded_actions(ws.settings, data, ws.today)}
+    actions = [recorded[key] for key in dict.fromkeys(chosen) if key in recorded]
+    notes = [
+        f"{a.upn} {a.name}: the {a.action} was already emailed ({when[:16].replace('T', ' ')} "
+        f"to {to}); the new copy is not emailed again - post it or send it yourself"
+        for upn in dict.fromkeys(u for u, _ in chosen)
+        for action_id, action in made[upn]
+        for when, to in sent.get(action_id, [])[:1]
+        if (a := recorded.get((upn, action))) is not None
+    ]
+    _, history = _ledger_state(ws, data)
+    return produce(
+        ws,
+        data,
+        actions,
+        command=command,
+        history=history,
+        pdf=pdf,
+        progress=progress,
+        notes=notes,
+        again=True,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import date
 from typing import Any
 
@@ -237,6 +238,21 @@ def council_context(settings: Settings) -> dict[str, Any]:
     }
 
 
+def policy_context(settings: Settings) -> dict[str, Any]:
+    """The ``[policy]`` numbers, written as a letter prints them (90, not 90.0), so the words
+    follow the school's settings: ``policy.below_threshold`` is "below 90%" (or "90% or
+    below" under the DfE rule, where exactly 90.0% counts)."""
+    p = settings.policy
+    out: dict[str, Any] = {
+        f.name: f"{v:g}" if isinstance(v, float) else v
+        for f in dataclass_fields(p)
+        if not isinstance(v := getattr(p, f.name), list)
+    }
+    pct = f"{p.pa_threshold_percent:g}%"
+    out["below_threshold"] = f"{pct} or below" if p.pa_rule == "dfe" else f"below {pct}"
+    return out
+
+
 def pupil_context(p: Pupil, school_name: str) -> dict[str, Any]:
     speaks_english: bool | None = None
     if p.first_language:
@@ -324,6 +340,7 @@ def build_context(
         "today_short": short_date(today),
         "school": school_context(settings),
         "council": council_context(settings),
+        "policy": policy_context(settings),
         "pupil": pupil_context(pupil, settings.school.name),
         "attendance": attendance_context(marks, today, pupil),
         "letter": {

@@ -431,8 +431,9 @@ class Ledger:
         sha256: str,
         action_id: int | None = None,
     ) -> int:
-        """Record a file made; an earlier record of the same file (made again: the file was
-        overwritten) is kept, marked as replaced by this one."""
+        """Record a file made. An earlier record of the same file, or of the same kind of file
+        for the same action (made again, perhaps under a new name), is kept, marked as
+        replaced by this one."""
         with self.transaction() as c:
             cur = c.execute(
                 "INSERT INTO documents (action_id, run_id, upn, kind, path, sha256, created_at) "
@@ -441,9 +442,9 @@ class Ledger:
             )
             new = int(cur.lastrowid or 0)
             c.execute(
-                "UPDATE documents SET replaced_by = ? WHERE path = ? AND id != ? "
-                "AND replaced_by IS NULL",
-                (new, str(path), new),
+                "UPDATE documents SET replaced_by = ? WHERE id != ? AND replaced_by IS NULL "
+                "AND (path = ? OR (action_id IS NOT NULL AND action_id = ? AND kind = ?))",
+                (new, new, str(path), action_id, kind),
             )
             return new
 

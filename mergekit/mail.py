@@ -453,7 +453,15 @@ class _Builder:
         elif row.file.lower().endswith(".pdf") and row.sha256 and row.sha256 != file_sha256(pdf):
             problem = f"{document} has changed since it was made (its sha256 differs)"
         if problem:
-            self.notes.append(f"{where}: {problem} - not emailed; make the documents again")
+            command = (
+                "forms"
+                if row.action in ("cme_referral", "remove_from_roll", "planned_move")
+                else "letters"
+            )
+            self.notes.append(
+                f"{where}: {problem} - not emailed; make it again with "
+                f"`mergekit {command} --again {pupil.upn} --pdf`, then send"
+            )
             self.print_items.append(
                 PrintItem(pupil, row.action, document, "", f"not emailed: {problem}")
             )

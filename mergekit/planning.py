@@ -31,6 +31,7 @@ from mergekit.runfolder import PLAN_XLSX, run_dir
 from mergekit.workspace import Workspace
 
 Key = tuple[str, str, str]  # (UPN, action, stage)
+LAPSED = "no longer held: "  # how the ledger records a strike whose condition changed
 
 __all__ = [
     "PLAN_XLSX",
@@ -157,9 +158,11 @@ def without_todays_marks(plan: Plan, gap: RegisterGap) -> Plan:
     missing, letters state old percentages and a CME absence run seems to stop."""
     kept = tuple(a for a in plan.actions if a.action not in NEEDS_TODAYS_MARKS)
     left = len(plan.actions) - len(kept)
+    upto = f" up to {gap.latest:%d/%m/%Y}" if gap.latest else ""
     line = (
-        f"{gap.message()} - {gap.hint()}: first-day calls, warning letters, alerts and CME "
-        f"steps are not planned until it is in ({left} would be planned on the old figures)"
+        f"{gap.message()} - export today's register first: first-day calls, warning letters, "
+        f"alerts and CME steps are not planned until it is in ({left} would be planned on the "
+        f"old figures{upto})"
     )
     return replace(plan, actions=kept, skipped=(line, *plan.skipped))
 
@@ -205,7 +208,8 @@ def review_plan(
     strikes held in the ledger to ``plan``. Pure. ``letter_since``: the first school day of
     the pupil's current stretch below the letter threshold (None: cannot tell), so a strike on
     a warning letter stops holding once the pupil recovered and fell back."""
-    held_by_key = {s.key(): s for s in strikes}
+    strikes = list(strikes)
+    held_by_key = {s.key(): s for s in strikes if s.lifted_at is None}
     planned = {a.key() for a in plan.actions}
     by_pair: dict[tuple[str, str], Action] = {(a.upn, a.action): a for a in plan.actions}
     held: dict[Key, StrikeRecord] = {}
@@ -254,6 +258,15 @@ def review_plan(
         lapse.append((earlier, why))
         notes.append(_planned_again(now, earlier, why))
         row_notes.setdefault(now.key(), f"struck on {earlier.day:%d/%m/%Y}; planned again: {why}")
+    for earlier in strikes:  # lapsed earlier today: still worth saying all day
+        now = by_pair.get((earlier.upn, earlier.action))
+        why = earlier.lifted_why.removeprefix(LAPSED)
+        if earlier.lifted_at is None or now is None or why == earlier.lifted_why:
+            continue
+        if now.key() in held_by_key:
+            continue  # struck again since
+        notes.append(_planned_again(now, earlier, why))
+        row_notes.setdefault(now.key(), f"struck on {earlier.day:%d/%m/%Y}; planned again: {why}")
     if held:
         n = len(held)
         notes.append(
@@ -278,14 +291,19 @@ def _planned_again(a: Action, earlier: StrikeRecord, why: str) -> str:
     )
 
 
-def held_strikes(settings: Settings) -> list[StrikeRecord]:
-    """The strikes the ledger holds (only read; none without a ledger)."""
+def held_strikes(settings: Settings, today: date) -> list[StrikeRecord]:
+    """The strikes the ledger holds, and those that stopped holding today because the
+    condition changed (only read; none without a ledger)."""
     path = settings.ledger_path
     ledger = Ledger.open_readonly(path) if path.is_file() else None
     if ledger is None:
         return []
     with ledger:
-        return ledger.strikes(held_only=True)
+        return [
+            s
+            for s in ledger.strikes()
+            if s.lifted_at is None or (s.lifted_day == today and s.lifted_why.startswith(LAPSED))
+        ]
 
 
 def review(
@@ -312,7 +330,7 @@ def review(
     def since(a: Action) -> date | None:
         return letter_condition_since(data, ws.calendar, ws.settings.policy, a.upn, ws.today)
 
-    return review_plan(plan, decisions, held_strikes(ws.settings), since, source)
+    return review_plan(plan, decisions, held_strikes(ws.settings, ws.today), since, source)
 
 
 def record_review(ledger: Ledger, run_id: int, reviewed: Review, today: date) -> None:
@@ -330,7 +348,7 @@ def record_review(ledger: Ledger, run_id: int, reviewed: Review, today: date) ->
             [a.key() for a in reviewed.lift], today, f"Y written in {source or 'the plan'}"
         )
     for earlier, why in reviewed.lapse:
-        ledger.lift_strikes([earlier.key()], today, f"no longer held: {why}")
+        ledger.lift_strikes([earlier.key()], today, f"{LAPSED}{why}")
 
 
 def approvals_for(run_dir: Path, explicit: Path | None = None) -> Approvals | None:

@@ -207,9 +207,13 @@ head_teacher = "Mrs Hana Head"
 attendance_officer = "Mr Aled Officer"
 attendance_officer_phone = "01632 960 001"
 attendance_officer_email = "attendance@testbridge.example.org"
+dsl = "Ms Dee Lead"
 [council]
 name = "Exampleshire Council"
 cme_email = "cme@example.gov.uk"
+cme_phone = "01632 960 700"
+admissions_email = "admissions@example.gov.uk"
+address = ["Civic Centre", "Exampleton", "ZZ1 1CC"]
 [files]
 tracking = "tracking.xlsx"
 [calendar]

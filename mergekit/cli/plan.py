@@ -56,12 +56,22 @@ def plan(
     for line in p.skipped:
         if register is None or not line.startswith(register.message()):
             click.secho(f"Skipped: {line}", fg="yellow", err=True)
-    others = report.check_errors - (register is not None)
-    if others:
+    unfilled = report.check.unfilled
+    if unfilled:
+        keys = ", ".join(f"[{k.split('.')[0]}] {k.split('.')[1]}" for k in unfilled)
         click.secho(
-            f"Warning: `mergekit check` finds {others} error{'s' * (others != 1)} in the "
-            "workbooks or settings, so this plan may be incomplete or wrong - run "
-            "`mergekit check` and fix them",
+            f"Warning: settings the documents print are blank or placeholders ({keys}): the "
+            "documents that print them are not made until they are filled in (`mergekit "
+            "check` says which)",
+            fg="red",
+            err=True,
+        )
+    blocking = len(report.check.blocking)
+    if blocking:
+        click.secho(
+            f"Warning: `mergekit check` finds {blocking} error{'s' * (blocking != 1)} in the "
+            "workbooks, so this plan may be incomplete or wrong - run `mergekit check` and "
+            "fix them",
             fg="red",
             err=True,
         )
@@ -77,7 +87,7 @@ def plan(
         kept = f" (kept {report.xlsx_kept_n} N from the earlier copy)" if report.xlsx_kept_n else ""
         click.echo(f"Wrote {report.xlsx_written}{kept}", err=as_json)
     if record:
-        if report.check_errors:
+        if report.check.blocking:
             raise click.ClickException(
                 "nothing recorded: fix the errors `mergekit check` lists, then run again"
             )

@@ -105,6 +105,8 @@ def _run(ws: Workspace, send: bool, limit: int | None) -> None:
     _next(report, send)
     if report.email is not None and (report.email.failed or report.email.stopped):
         raise SystemExit(1)
+    if report.check.errors or (report.documents is not None and report.documents.held):
+        raise SystemExit(1)  # something was held back: a person must act first
 
 
 def _check(r: RunReport) -> None:
@@ -181,6 +183,12 @@ def _made(r: RunReport) -> None:
                 f"6. Print pack {_rel(r, d.pack)}  (cover sheet, then letters in "
                 "hand-out order, then forms)"
             )
+    if d.held:
+        click.secho(
+            f"   not made: {len(d.held)} document{'s' * (len(d.held) != 1)} whose templates "
+            "print settings not filled in (see 1. Check)",
+            fg="red",
+        )
     shown = set(r.plan.notes) | set(r.plan.skipped) if r.plan else set()
     for note in d.notes:
         if note not in shown:
@@ -218,11 +226,30 @@ def _people(r: RunReport) -> None:
             "(see `mergekit history UPN`).",
             fg="green",
         )
-    todo = r.needs_a_person()
+    todo = [*_held(r), *r.needs_a_person()]
     if todo:
         click.secho("\nNeeds a person:", bold=True)
         for line in todo:
             click.echo(f"  - {line}")
+
+
+def _held(r: RunReport) -> list[str]:
+    """What the check held back, first: it needs a person before anything else."""
+    out: list[str] = []
+    gap = r.check.register
+    if gap is not None:
+        out.append(
+            f"{gap.message()}: export today's register from the MIS into "
+            f"{r.ws.settings.files.tracking}, then run again (first-day calls, warning "
+            "letters, alerts and CME steps were not planned on the old figures)"
+        )
+    if r.check.unfilled:
+        keys = ", ".join(f"[{k.split('.')[0]}] {k.split('.')[1]}" for k in r.check.unfilled)
+        out.append(
+            f"fill in {keys} in {r.ws.settings.path.name}: the documents that print "
+            f"{'them' if len(r.check.unfilled) > 1 else 'it'} were not made (see 1. Check)"
+        )
+    return out
 
 
 def _next(r: RunReport, send: bool) -> None:
