@@ -271,8 +271,8 @@ def review_plan(
         n = len(held)
         notes.append(
             f"{n} action{'s' * (n != 1)} struck on an earlier day {'are' if n != 1 else 'is'} "
-            "still struck (shown [struck]) - to lift a strike, write Y against it in today's "
-            "plan workbook (`mergekit plan --xlsx`)"
+            "still struck - to lift a strike, write Y against it in today's plan workbook "
+            f"(`mergekit plan --xlsx out/{plan.today.isoformat()}/plan.xlsx`)"
         )
     if missing:
         notes.append(
