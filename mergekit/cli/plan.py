@@ -49,12 +49,13 @@ def plan(
     report = plan_today(ws, xlsx=xlsx)
     p = report.plan
     register = report.check.register
-    if register is not None:
-        click.secho(f"{register.message()} - {register.hint()}", fg="red", bold=True, err=True)
+    held = [x for x in p.skipped if register is not None and x.startswith(register.message())]
+    for line in held:  # first, and in red: nothing that needs today's marks was planned
+        click.secho(line, fg="red", bold=True, err=True)
     for note in p.notes:
         click.secho(f"Note: {note}", fg="yellow", err=True)
     for line in p.skipped:
-        if register is None or not line.startswith(register.message()):
+        if line not in held:
             click.secho(f"Skipped: {line}", fg="yellow", err=True)
     unfilled = report.check.unfilled
     if unfilled:
