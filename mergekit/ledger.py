@@ -316,17 +316,7 @@ class Ledger:
     def actions(
         self, upn: str | None = None, action: str | None = None, day: date | None = None
     ) -> list[ActionRecord]:
-        sql = "SELECT * FROM actions WHERE 1=1"
-        args: list[Any] = []
-        if upn:
-            sql += " AND upn = ?"
-            args.append(upn)
-        if action:
-            sql += " AND action = ?"
-            args.append(action)
-        if day is not None:
-            sql += " AND day = ?"
-            args.append(day.isoformat())
+        sql, args = _select("actions", upn=upn, action=action, day=day.isoformat() if day else None)
         sql += " ORDER BY day, id"
         return [
             ActionRecord(
@@ -395,11 +385,7 @@ class Ledger:
         """Strikes, oldest first (``held_only``: those not lifted). An older ledger has none."""
         if self.version < 2:
             return []
-        sql = "SELECT * FROM strikes WHERE 1=1"
-        args: list[Any] = []
-        if upn:
-            sql += " AND upn = ?"
-            args.append(upn)
+        sql, args = _select("strikes", upn=upn)
         if held_only:
             sql += " AND lifted_at IS NULL"
         return [
@@ -577,6 +563,17 @@ class Ledger:
             "ORDER BY upn"
         )
         return [r[0] for r in rows]
+
+
+def _select(table: str, **equal: str | None) -> tuple[str, list[Any]]:
+    """SELECT * FROM table with ``column = ?`` for each value given (None: any)."""
+    sql = f"SELECT * FROM {table} WHERE 1=1"
+    args: list[Any] = []
+    for column, value in equal.items():
+        if value:
+            sql += f" AND {column} = ?"
+            args.append(value)
+    return sql, args
 
 
 def _connect(

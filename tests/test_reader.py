@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from openpyxl import Workbook
+from policy_builders import FILLED_IN_SETTINGS
 
 from mergekit.cli import main
 from mergekit.columns import SHEETS, header_index, match_header
@@ -26,22 +27,7 @@ def write_config(folder: Path, tracking: Path | str, extra: str = "") -> Path:
     cfg = folder / "mergekit.toml"
     cfg.write_text(
         f"""
-[school]
-name = "Exampleton High"
-address = ["1 High Street", "Exampleton", "ZZ1 1ZZ"]
-phone = "01632 960 100"
-email = "office@exampleton.example.org"
-head_teacher = "Mr Head"
-dsl = "Ms Lead"
-attendance_officer = "Ms Officer"
-attendance_officer_email = "attendance@exampleton.example.org"
-attendance_officer_phone = "01632 960 101"
-[council]
-name = "Exampleshire Council"
-cme_email = "cme@example.gov.uk"
-cme_phone = "01632 960 700"
-admissions_email = "admissions@example.gov.uk"
-address = ["Civic Centre", "Exampleton", "ZZ1 1CC"]
+{FILLED_IN_SETTINGS}
 [files]
 tracking = "{tracking}"
 transfer_list = "transfer_list.xlsx"

@@ -104,21 +104,11 @@ def letters(
         _preview(ws, only or LETTERS, pdf)
         return
     data = load_school(ws)
+    if again:
+        _again(ws, data, upns, only or LETTERS, pdf, "letter")
+        return
     with progress_bars() as progress:
-        if again:
-            result = make_again(
-                ws,
-                data,
-                upns,
-                only or LETTERS,
-                pdf=pdf,
-                progress=progress,
-                command="letters --again " + " ".join(upns),
-            )
-        else:
-            result = make_letters(
-                ws, data, only=only, plan_file=plan_file, pdf=pdf, progress=progress
-            )
+        result = make_letters(ws, data, only=only, plan_file=plan_file, pdf=pdf, progress=progress)
     _report(ws, result, "letter")
 
 
@@ -172,19 +162,10 @@ def forms(
         raise click.UsageError("--again needs the UPNs of the pupils, not --due")
     ws = workspace(config, today)
     data = load_school(ws)
+    if again:
+        _again(ws, data, upns, forms or FORMS, pdf, "form")
+        return
     with progress_bars() as progress:
-        if again:
-            result = make_again(
-                ws,
-                data,
-                upns,
-                forms or FORMS,
-                pdf=pdf,
-                progress=progress,
-                command="forms --again " + " ".join(upns),
-            )
-            _report(ws, result, "form")
-            return
         result = make_forms(
             ws,
             data,
@@ -294,6 +275,27 @@ def templates_copy(folder: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+def _again(
+    ws: Workspace,
+    data: SchoolData,
+    upns: Sequence[str],
+    kinds: Sequence[str],
+    pdf: bool,
+    kind: str,
+) -> None:
+    with progress_bars() as progress:
+        result = make_again(
+            ws,
+            data,
+            upns,
+            kinds,
+            pdf=pdf,
+            progress=progress,
+            command=f"{kind}s --again {' '.join(upns)}",
+        )
+    _report(ws, result, kind)
 
 
 def _preview(ws: Workspace, actions: Sequence[str], pdf: bool) -> None:
