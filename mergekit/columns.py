@@ -180,6 +180,21 @@ PUPILS: tuple[Field, ...] = (
     ),
     _f("ethnicity", Kind.TEXT, "Ethnicity", "Ethnic Group", "Ethnic Origin", "Ethnic"),
     _f("first_language", Kind.TEXT, "First Language", "Home Language", "Language", "Main Language"),
+    # The DfE "Proficiency in English" scale (A new to English .. E fluent, N not yet assessed),
+    # the only thing that answers "Does the child speak English?" on a CME referral.
+    _f(
+        "english_proficiency",
+        Kind.TEXT,
+        "English Proficiency",
+        "Proficiency in English",
+        "EAL",
+        "EAL Proficiency",
+        "EAL Stage",
+        "EAL Level",
+        "English Proficiency Level",
+        "Proficiency in English Code",
+        "English as an Additional Language",
+    ),
     *_ADDRESS,
     _f(
         "previous_addresses",

@@ -254,6 +254,12 @@ class PdfSettings:
     flatten: bool = doc("Make filled forms non-editable copies.", False)
     soffice: str = doc("Path to LibreOffice's soffice; empty finds it on PATH.", "")
     convert_timeout_seconds: float = doc("Longest a LibreOffice conversion may run.", 600.0)
+    duplex: bool = doc(
+        "Print pack for double-sided printing: a blank page after each document with an "
+        "odd number of pages, so no sheet carries two families' letters. false for a "
+        "single-sided printer.",
+        True,
+    )
 
 
 @dataclass(frozen=True)

@@ -165,6 +165,8 @@ class ConversionReport:
     notes: tuple[str, ...] = ()  # why letters were converted one by one
     soffice_runs: int = 0
     seconds: float = 0.0
+    # Fonts the letters ask for with no metric-compatible font here (see mergekit.fonts).
+    font_warnings: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1182,6 +1184,9 @@ def convert_letters(
     if not files:
         return ConversionReport((), 0, 0)
     exe = find_soffice(soffice)
+    from mergekit.fonts import missing_fonts
+
+    font_warnings = tuple(gap.message for gap in missing_fonts(files))
     for f in files:
         if f.suffix.lower() == ".docx" and not zipfile.is_zipfile(f):
             # LibreOffice would happily "convert" it as plain text; say what it is instead.
@@ -1236,9 +1241,12 @@ def convert_letters(
         notes=(*notes, *conversion.notes),
         soffice_runs=conversion.runs,
         seconds=time.perf_counter() - began,
+        font_warnings=font_warnings,
     )
     for note in report.notes:
         log.info("%s", note)
+    for warning in font_warnings:
+        log.warning("%s", warning)
     return report
 
 

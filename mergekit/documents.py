@@ -33,6 +33,7 @@ from mergekit.errors import (
     WorkbookError,
 )
 from mergekit.fields import LetterHistory, addressees, build_context
+from mergekit.formfields import StepsTaken
 from mergekit.ledger import Ledger
 from mergekit.model import Action, Contact, Pupil, SchoolData
 from mergekit.planning import Review
@@ -298,8 +299,11 @@ def produce(
     if preview:
         notes = [*notes, *because]
     fresh = {f"docx/{j.stem}.docx" for j in jobs}
+    steps = _steps(ws, jobs, kinds)
     earlier = (
-        _pdfs_to_redo(ws, data, run, kinds, fresh, sent) if pdf and kinds and not preview else []
+        _pdfs_to_redo(ws, data, run, kinds, fresh, sent, steps)
+        if pdf and kinds and not preview
+        else []
     )
     struck_on = {k: r.day for k, r in reviewed.held.items()} if reviewed else {}
     if not jobs and not earlier:
@@ -316,7 +320,7 @@ def produce(
             held=held,
             held_because=because,
         )
-    docs = _render_all(ws, data, jobs, target, sent, progress) if jobs else []
+    docs = _render_all(ws, data, jobs, target, sent, progress, steps) if jobs else []
     extra = list(notes)
     redone: list[tuple[_Earlier, Path]] = []
     if pdf:
@@ -410,8 +414,10 @@ def _context(
     action: Action | None,
     sent: Mapping[str, Mapping[int, date]],
     to: Sequence[Contact] | None,
+    steps: StepsTaken | None = None,
 ) -> dict[str, Any]:
-    """One document's merge fields, with the letters the pupil's family has had so far."""
+    """One document's merge fields, with the letters the pupil's family has had so far (and,
+    for the forms, the CME steps the ledger records)."""
     return build_context(
         ws.settings,
         data,
@@ -420,7 +426,17 @@ def _context(
         action,
         LetterHistory(dict(sent.get(pupil.upn, {}))),
         to=to,
+        steps=steps,
     )
+
+
+def _steps(ws: Workspace, jobs: Sequence[_Job], kinds: Sequence[str]) -> StepsTaken | None:
+    """The ledger's CME steps (with the forms made now), when forms are being made."""
+    if not any(j.action.action in FORMS for j in jobs) and not set(kinds) & set(FORMS):
+        return None
+    from mergekit.cmesteps import steps_taken
+
+    return steps_taken(ws.settings, (j.action for j in jobs), ws.today)
 
 
 def _render_all(
@@ -430,12 +446,13 @@ def _render_all(
     target: Path,
     sent: Mapping[str, Mapping[int, date]],
     progress: Progress | None,
+    steps: StepsTaken | None = None,
 ) -> list[Document]:
     settings = ws.settings
     templates = compile_for(settings, (j.action.action for j in jobs), ws.today)
     total = len(jobs)
     for i, job in enumerate(jobs, start=1):
-        job.context = _context(ws, data, job.pupil, job.action, sent, job.to)
+        job.context = _context(ws, data, job.pupil, job.action, sent, job.to, steps)
         job.data = templates[job.action.action].render(job.context)
         if progress is not None:
             progress("render", i, total)
@@ -466,6 +483,7 @@ def _pdfs_to_redo(
     kinds: Sequence[str],
     fresh: set[str],
     sent: Mapping[str, Mapping[int, date]],
+    steps: StepsTaken | None = None,
 ) -> list[_Earlier]:
     """Today's earlier documents of these kinds that need a PDF (again): none yet, or the Word
     file is newer (staff edited the letter). A form's PDF is filled from the records, so it is
@@ -493,7 +511,7 @@ def _pdfs_to_redo(
         context: Mapping[str, Any] = {}
         if action_name in PDF_FORMS:
             homes = homes if homes is not None else household_addressees(data)
-            context = _context(ws, data, pupil, action, sent, homes.get(pupil.upn, []))
+            context = _context(ws, data, pupil, action, sent, homes.get(pupil.upn, []), steps)
         out.append(_Earlier(relative, docx, action, context))
     return out
 
@@ -599,20 +617,21 @@ def _make_pdfs(
     forms = [i for i in items if i[2] in PDF_FORMS]
     made: dict[str, Path] = {}
     if word:
-        from mergekit.convert import docx_to_pdf
+        from mergekit.convert import convert_letters
 
         def step(done: int, total: int) -> None:
             if progress is not None:
                 progress("pdf", done, total)
 
-        pdfs = docx_to_pdf(
+        converted = convert_letters(
             [file for _, file, _ in word],
             pdf_dir,
             soffice=settings.pdf.soffice,
             timeout=settings.pdf.convert_timeout_seconds,
             progress=step,
         )
-        made.update({rel: p for (rel, _, _), p in zip(word, pdfs, strict=True)})
+        notes.extend(converted.font_warnings)
+        made.update({rel: p for (rel, _, _), p in zip(word, converted.pdfs, strict=True)})
     if forms:
         from mergekit.pdfform import fill_action_form
     for i, (rel, file, action) in enumerate(forms, start=1):
@@ -646,7 +665,13 @@ def _pack(ws: Workspace, data: SchoolData, run: Path) -> tuple[Path | None, int]
         items.append(PackItem.of(pupil, r.action, pdf))
     if not items:
         return None, missing
-    out = build_pack(items, run / PACK_NAME, run_date=ws.today, school_name=ws.settings.school.name)
+    out = build_pack(
+        items,
+        run / PACK_NAME,
+        run_date=ws.today,
+        school_name=ws.settings.school.name,
+        duplex=ws.settings.pdf.duplex,
+    )
     return out, missing
 
 
@@ -1001,7 +1026,11 @@ def list_fields(ws: Workspace, data: SchoolData | None, upn: str | None = None) 
             notes.append(f"the plan could not be made ({e}): the action fields are empty")
         pupil = _sample_pupil(ws, data, upn, planned)
     action = next((a for a in planned if a.upn == pupil.upn), None)
-    context = _context(ws, data, pupil, action, history, household_addressees(data).get(pupil.upn))
+    from mergekit.cmesteps import steps_taken
+
+    steps = steps_taken(ws.settings, (a for a in planned if a.action in FORMS), ws.today)
+    home = household_addressees(data).get(pupil.upn)
+    context = _context(ws, data, pupil, action, history, home, steps)
     if action is None:
         notes.append(
             f"no action is planned today for {pupil.upn}: the action.* and absence.* fields are "

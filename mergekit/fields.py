@@ -13,12 +13,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mergekit.attendance import CODE_MEANINGS, PRESENT, SessionCounts, count_sessions
 from mergekit.calendar import academic_year_bounds, academic_year_of
 from mergekit.config import Settings
 from mergekit.model import FLAG_NAMES, Action, Contact, Person, Pupil, SchoolData
+
+if TYPE_CHECKING:
+    from mergekit.formfields import StepsTaken
 
 ACTION_TITLES: dict[str, str] = {
     "first_day_contact": "First day absence contact",
@@ -37,6 +40,8 @@ ACTION_TITLES: dict[str, str] = {
 }
 
 RECENT_ABSENCES = 10
+# What a form shows where staff must still write or tick something.
+TO_COMPLETE = "TO COMPLETE"
 
 
 def uk_date(d: date | None) -> str:
@@ -89,6 +94,7 @@ def _contact(c: Contact | None) -> dict[str, Any]:
                 "email",
                 "home_language",
                 "interpreter",
+                "interpreter_note",
                 "phone",
             ),
             "",
@@ -112,7 +118,18 @@ def _contact(c: Contact | None) -> dict[str, Any]:
         "email": c.email,
         "home_language": c.home_language,
         "interpreter": yes_no(c.interpreter_needed),
+        "interpreter_note": "" if c.interpreter_needed is not None else TO_COMPLETE,
     }
+
+
+def _other_agencies(p: Pupil) -> str:
+    """The professionals the school knows of, one a line (the CME form's "other agency")."""
+    lines = [
+        f"{role}: " + ", ".join(x for x in (who.name, who.phone, who.email) if x)
+        for role, who in (("Social worker", p.social_worker), ("Key worker", p.key_worker))
+        if who
+    ]
+    return "\n".join(lines) or "None recorded by the school"
 
 
 def addressees(contacts: Sequence[Contact]) -> list[Contact]:
@@ -254,9 +271,11 @@ def policy_context(settings: Settings) -> dict[str, Any]:
 
 
 def pupil_context(p: Pupil, school_name: str) -> dict[str, Any]:
-    speaks_english: bool | None = None
-    if p.first_language:
-        speaks_english = "english" in p.first_language.casefold()
+    from mergekit.formfields import pupil_english
+
+    # Only an English-proficiency record answers this: a first language other than English
+    # does not mean the child speaks no English.
+    speaks_english, proficiency = pupil_english(p.english_proficiency)
     flags = {f: yes_no(f in p.flags) for f in FLAG_NAMES}
     return {
         "upn": p.upn,
@@ -281,7 +300,8 @@ def pupil_context(p: Pupil, school_name: str) -> dict[str, Any]:
         ),
         "ethnicity": p.ethnicity,
         "first_language": p.first_language,
-        "speaks_english": yes_no(speaks_english),
+        "speaks_english": speaks_english,
+        "english_proficiency": proficiency,
         "address_lines": list(p.address.block()),
         "address": p.address.one_line(),
         "postcode": p.address.postcode,
@@ -301,9 +321,14 @@ def build_context(
     action: Action | None = None,
     letters: LetterHistory | None = None,
     to: Sequence[Contact] | None = None,
+    steps: StepsTaken | None = None,
 ) -> dict[str, Any]:
     """Every merge field for one pupil (and the action being done, if any). ``to`` overrides
-    the addressees (so siblings' letters name the same parents in the same order)."""
+    the addressees (so siblings' letters name the same parents in the same order); ``steps``
+    is what the ledger records of the CME steps (the forms' ``referral.*`` and ``removal.*``)."""
+    from mergekit.formfields import StepsTaken, referral_context, removal_context, sibling_referrals
+
+    steps = steps or StepsTaken()
     contacts = data.contacts_of(pupil.upn)
     to = list(to) if to is not None else addressees(contacts)
     parents = [c for c in contacts if c.parental_responsibility][:2]
@@ -312,6 +337,8 @@ def build_context(
     events = data.events.get(pupil.upn, ())
     event = events[-1] if events else None
     sent = dict(letters.sent) if letters else {}
+    brothers_sisters = data.siblings_of(pupil.upn)
+    referred = sibling_referrals(brothers_sisters, action, steps, today)
     siblings = [
         {
             "name": s.full_name,
@@ -321,8 +348,9 @@ def build_context(
             "year": "" if s.year is None else str(s.year),
             "reg_group": s.reg_group,
             "upn": s.upn,
+            "cme_referral": referred.get(s.upn, ""),
         }
-        for s in data.siblings_of(pupil.upn)
+        for s in brothers_sisters
     ]
     action_ctx: dict[str, Any] = {"name": "", "title": "", "reason": "", "evidence": {}}
     if action is not None:
@@ -335,14 +363,18 @@ def build_context(
     number = int(action.action[-1]) if action and action.action.startswith("pa_letter_") else 0
     run_start = action.evidence.get("run_start") if action else None
     run_days = action.evidence.get("run_days") if action else None
+    attendance = attendance_context(marks, today, pupil)
+    year_start, _ = academic_year_bounds(academic_year_of(today))
+    log = data.contact_log.get(pupil.upn, ())
     return {
         "today": uk_date(today),
         "today_short": short_date(today),
+        "to_complete": TO_COMPLETE,
         "school": school_context(settings),
         "council": council_context(settings),
         "policy": policy_context(settings),
         "pupil": pupil_context(pupil, settings.school.name),
-        "attendance": attendance_context(marks, today, pupil),
+        "attendance": attendance,
         "letter": {
             "number": number,
             "letter_1_date": uk_date(sent.get(1)),
@@ -379,6 +411,20 @@ def build_context(
         ][-RECENT_ABSENCES:],
         "social_worker": _person(pupil.social_worker),
         "key_worker": _person(pupil.key_worker),
+        "other_agencies": _other_agencies(pupil),
+        "referral": referral_context(
+            pupil,
+            action,
+            marks,
+            log,
+            events,
+            brothers_sisters,
+            attendance,
+            steps,
+            today,
+            year_start,
+        ),
+        "removal": removal_context(pupil, action, log, events, steps, today, year_start),
         "action": action_ctx,
         "absence": {
             "first_day": uk_date(date.fromisoformat(str(run_start))) if run_start else "",

@@ -557,6 +557,15 @@ class Ledger:
         )
         return [(r[0], int(r[1]), int(r[2]), int(r[3]), str(r[4])) for r in rows]
 
+    def emails_sent(self) -> list[tuple[str, str, date]]:
+        """(UPN, action, day sent) of every email sent for a recorded action."""
+        rows = self.conn.execute(
+            "SELECT m.upn, a.action, m.sent_at FROM messages m JOIN actions a "
+            "ON a.id = m.action_id WHERE m.state = 'sent' AND m.sent_at IS NOT NULL "
+            "ORDER BY m.id"
+        )
+        return [(r[0], r[1], date.fromisoformat(str(r[2])[:10])) for r in rows]
+
     def pupils_with_history(self) -> list[str]:
         rows = self.conn.execute(
             "SELECT upn FROM actions UNION SELECT upn FROM messages UNION SELECT upn FROM writes "

@@ -102,6 +102,7 @@ class Pupil:
     reg_group: str = ""
     ethnicity: str = ""
     first_language: str = ""
+    english_proficiency: str = ""  # as recorded: a DfE code (A-E, N) or its words
     address: Address = Address()
     previous_addresses: str = ""
     sen: str = ""
@@ -168,7 +169,7 @@ class Contact:
     work_phone: str = ""
     email: str = ""
     home_language: str = ""
-    interpreter_needed: bool = False
+    interpreter_needed: bool | None = None  # None: the workbook does not say
     no_contact: bool = False
     source: Source | None = None
 

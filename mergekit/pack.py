@@ -184,7 +184,13 @@ def _show(text: str, x: float, y: float, size: float, bold: bool) -> str:
 
 
 def cover_lines(
-    items: Sequence[PackItem], *, run_date: date, school_name: str, pages: int
+    items: Sequence[PackItem],
+    *,
+    run_date: date,
+    school_name: str,
+    pages: int,
+    duplex: bool = True,
+    blanks: int = 0,
 ) -> _Cover:
     cover = _Cover()
     cover.text(school_name or "School", size=20, bold=True)
@@ -192,9 +198,10 @@ def cover_lines(
     cover.gap(4)
     letters = sum(1 for i in items if not i.is_form)
     forms = len(items) - letters
+    blank = f" ({blanks} of them blank)" if blanks else ""
     cover.text(
         f"{len(items)} documents ({letters} letters, {forms} forms), {pages} pages after this "
-        "cover",
+        f"cover{blank}",
         size=11,
     )
     cover.text(
@@ -202,6 +209,11 @@ def cover_lines(
         "forms, grouped by form.",
         size=9,
     )
+    first, *rest = _MODE[duplex]
+    cover.gap(4)
+    cover.text(first, size=10, bold=True)
+    for line in rest:
+        cover.text(line, size=9)
     cover.gap(10)
     cover.text("Documents by action", size=13, bold=True)
     cover.rule()
@@ -218,6 +230,25 @@ def cover_lines(
     cover.gap(14)
     cover.text("Printed pages contain personal data: keep them secure and shred spares.", size=9)
     return cover
+
+
+# What the cover says about how to print the pack: [duplex] -> lines (the first in bold).
+_MODE: dict[bool, tuple[str, ...]] = {
+    True: (
+        "Print DOUBLE-SIDED: every document starts on a new sheet.",
+        "A blank page follows each document with an odd number of pages, so no sheet carries "
+        "two pupils.",
+        "For a single-sided printer: set [pdf] duplex = false in mergekit.toml, or run "
+        "`mergekit pack --simplex`.",
+    ),
+    False: (
+        "Print SINGLE-SIDED: this pack has no blank pages between documents.",
+        "Printed double-sided, one pupil's last page would share a sheet with the next pupil's "
+        "first.",
+        "For a double-sided printer: set [pdf] duplex = true in mergekit.toml (the default), "
+        "or run `mergekit pack --duplex`.",
+    ),
+}
 
 
 def _add_cover(writer: PdfWriter, cover: _Cover) -> None:
@@ -257,17 +288,18 @@ def build_pack(
     *,
     run_date: date,
     school_name: str,
-    duplex: bool = False,
+    duplex: bool = True,
 ) -> Path:
-    """Write the print pack to ``out`` (atomically) and return its path. ``duplex`` adds a
-    blank page after the cover and after every document with an odd number of pages, so
-    double-sided printing never puts two pupils on one sheet."""
+    """Write the print pack to ``out`` (atomically) and return its path. ``duplex`` (the
+    default) adds a blank page after the cover and after every document with an odd number of
+    pages, so double-sided printing never puts two pupils on one sheet; the cover says which
+    way the pack is meant to be printed."""
     from pypdf import PdfReader, PdfWriter
     from pypdf.errors import PyPdfError
 
     ordered = pack_order(items)
     readers: list[tuple[PackItem, PdfReader]] = []
-    pages = 0
+    pages = blanks = 0
     for item in ordered:
         try:
             reader = PdfReader(item.pdf)
@@ -287,12 +319,27 @@ def build_pack(
                 "`mergekit letters --pdf`"
             ) from e
         readers.append((item, reader))
-        pages += count + (count % 2 if duplex else 0)
+        blanks += count % 2 if duplex else 0
+        pages += count
 
     writer = PdfWriter()
-    cover = cover_lines(ordered, run_date=run_date, school_name=school_name, pages=pages)
+
+    def cover_of(blanks: int) -> _Cover:
+        return cover_lines(
+            ordered,
+            run_date=run_date,
+            school_name=school_name,
+            pages=pages + blanks,
+            duplex=duplex,
+            blanks=blanks,
+        )
+
+    cover = cover_of(blanks)
+    back = duplex and len(cover.pages) % 2 == 1  # the back of the cover stays blank
+    if back:
+        cover = cover_of(blanks + 1)
     _add_cover(writer, cover)
-    if duplex and len(cover.pages) % 2:
+    if back:
         writer.add_blank_page(*A4)
     from mergekit.pdfform import prepare_for_pack
 
@@ -354,14 +401,17 @@ class PackResult:
     pages: int  # including the cover
     edited: tuple[Path, ...] = ()  # Word files changed after their PDF was made
     notes: tuple[str, ...] = ()
+    duplex: bool = True
 
 
 _STEM = re.compile(r"^Y(?P<year>\d{2}|--)_(?P<reg>[^_]*)_(?P<surname>[^_]*)_(?P<forename>[^_]*)_")
 
 
-def pack_run(settings: Settings, run_date: date, *, duplex: bool = False) -> PackResult:
+def pack_run(settings: Settings, run_date: date, *, duplex: bool | None = None) -> PackResult:
     """Build ``<output>/<run date>/print-pack.pdf`` from that run folder's manifest and PDFs,
-    with each pupil's year, reg group and name from the tracking workbook."""
+    with each pupil's year, reg group and name from the tracking workbook; double-sided
+    unless ``duplex`` (default: ``[pdf] duplex``) says otherwise."""
+    duplex = settings.pdf.duplex if duplex is None else duplex
     run = run_dir(settings, run_date)
     hint = "run `mergekit letters --pdf` first"
     if not run.is_dir():
@@ -413,7 +463,12 @@ def pack_run(settings: Settings, run_date: date, *, duplex: bool = False) -> Pac
     from pypdf import PdfReader
 
     return PackResult(
-        out, tuple(pack_order(items)), len(PdfReader(out).pages), tuple(edited), tuple(notes)
+        out,
+        tuple(pack_order(items)),
+        len(PdfReader(out).pages),
+        tuple(edited),
+        tuple(notes),
+        duplex,
     )
 
 

@@ -502,7 +502,10 @@ def fill_for_pupil(
         stage=ws.today.isoformat(),
         academic_year=academic_year_of(ws.today),
     )
-    context = build_context(settings, result.data, pupil, ws.today, action=action)
+    from mergekit.cmesteps import steps_taken
+
+    steps = steps_taken(settings, [action], ws.today)
+    context = build_context(settings, result.data, pupil, ws.today, action=action, steps=steps)
     if out is None:
         out = run_dir(settings, ws.today) / PDF_DIR / f"{document_stem(pupil, chosen.action)}.pdf"
     flat = chosen.flatten_default if flatten is None else flatten

@@ -20,7 +20,7 @@ from mergekit.documents import DOCUMENT_ACTIONS, DocumentsResult, make_letters
 from mergekit.errors import ConfigError, ConversionError, MergekitError
 from mergekit.ledger import Ledger
 from mergekit.mail import NOTICES
-from mergekit.model import Action
+from mergekit.model import Action, SchoolData
 from mergekit.outbox import SendReport, deliver
 from mergekit.planning import (
     Review,
@@ -32,7 +32,7 @@ from mergekit.planning import (
 )
 from mergekit.policy import Plan
 from mergekit.resources import examples_dir
-from mergekit.worklist import LISTED, WORKLIST, write_worklist
+from mergekit.worklist import LISTED, write_day_worklist
 from mergekit.workspace import Workspace
 
 DocumentsProgress = Callable[[str, int, int], None]
@@ -127,21 +127,12 @@ def run_day(
     folder = run_dir(ws.settings, ws.today)
     folder.mkdir(parents=True, exist_ok=True)
     report.run_dir = folder
-    reviewed = review(ws, data)
-    plan = reviewed.plan
-    report.plan = plan
-    report.recorded = _record_listed(ws, reviewed, folder)
     # Plan once: the documents and emails below use this plan rather than making their own.
-    day = [a for a in with_recorded(plan.actions, ws.settings, data, ws.today) if a.approved]
-    listed = [
-        a
-        for a in day
-        if a.action
-        in (*LISTED, "vulnerable_day1_contact", "cme_referral", "remove_from_roll", "planned_move")
-    ]
-    if listed:
-        report.worklist = write_worklist(folder / WORKLIST, listed, data, ws.settings)
-        report.worklist_counts = dict(Counter(a.action for a in listed))
+    reviewed, report.recorded, day = _plan_day(ws, data, folder)
+    report.plan = reviewed.plan
+    report.worklist, report.worklist_counts = write_day_worklist(
+        folder, day, data, ws.settings, ws.today
+    )
     pdf = _libreoffice(ws)
     report.pdf_missing = pdf
     report.documents = make_letters(
@@ -156,6 +147,41 @@ def run_day(
             raise
         report.email_error = str(e)
     return report
+
+
+def _plan_day(
+    ws: Workspace, data: SchoolData, folder: Path
+) -> tuple[Review, dict[str, int], list[Action]]:
+    """Today's plan as reviewed (today's plan workbook, the strikes the ledger holds), the
+    list actions recorded now, and the day's approved actions (those recorded earlier today
+    included)."""
+    reviewed = review(ws, data)
+    recorded = _record_listed(ws, reviewed, folder)
+    day = [
+        a for a in with_recorded(reviewed.plan.actions, ws.settings, data, ws.today) if a.approved
+    ]
+    return reviewed, recorded, day
+
+
+@dataclass
+class WorklistReport:
+    """What `mergekit worklist` did."""
+
+    plan: Plan
+    path: Path | None  # None when nothing today goes on the list
+    counts: dict[str, int]  # rows per action
+    recorded: dict[str, int]  # list actions recorded as done now
+
+
+def make_worklist(ws: Workspace, data: SchoolData) -> WorklistReport:
+    """The day's work list on its own (what `mergekit run` writes as its step 3): plans the
+    day, records the calls, contacts and alerts as done (making the list is doing them, from
+    mergekit's side) and writes ``<run folder>/worklist.xlsx``."""
+    folder = run_dir(ws.settings, ws.today)
+    folder.mkdir(parents=True, exist_ok=True)
+    reviewed, recorded, day = _plan_day(ws, data, folder)
+    path, counts = write_day_worklist(folder, day, data, ws.settings, ws.today)
+    return WorklistReport(reviewed.plan, path, counts, recorded)
 
 
 def _record_listed(ws: Workspace, reviewed: Review, folder: Path) -> dict[str, int]:

@@ -18,9 +18,10 @@ from mergekit.atomic import write_atomic
 from mergekit.errors import WorkbookError
 from mergekit.fields import ACTION_TITLES
 from mergekit.policy import Plan
+from mergekit.xlsxprint import lay_out
 
 HEADERS = ("UPN", "Name", "Year", "Reg group", "Action", "Reason", "Stage", "Approve", "Note")
-WIDTHS = (16, 26, 6, 10, 24, 100, 12, 9, 50)
+WIDTHS = (14, 20, 5, 7, 24, 50, 11, 8, 24)  # one landscape A4 page wide at about 90%
 _KEYS = ("upn", "action", "stage", "approve")
 
 Approvals = dict[tuple[str, str, str], bool]
@@ -51,7 +52,7 @@ def write_plan_xlsx(
     day) is written N. ``notes``: the Note column by (UPN, action, stage). Returns how many
     rows kept an N from the existing workbook."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.styles import Font, PatternFill
     from openpyxl.worksheet.datavalidation import DataValidation
 
     kept: Approvals = {}
@@ -92,12 +93,7 @@ def write_plan_xlsx(
             ]
         )
     last = ws.max_row
-    for i, width in enumerate(WIDTHS):
-        ws.column_dimensions[chr(ord("A") + i)].width = width
-    for col in (6, 9):
-        for row in ws.iter_rows(min_row=2, min_col=col, max_col=col):
-            for cell in row:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    lay_out(ws, WIDTHS, header_rows=1, title=f"Plan to review for {plan.today:%A %d/%m/%Y}")
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:I{max(last, 1)}"
     if last >= 2:

@@ -35,6 +35,7 @@ from lxml import etree
 from mergekit.config import Settings
 from mergekit.errors import Severity
 from mergekit.fields import LetterHistory, build_context
+from mergekit.formfields import StepsTaken
 from mergekit.model import (
     Action,
     Address,
@@ -126,6 +127,7 @@ def sample_data(today: date) -> tuple[SchoolData, Pupil]:
         reg_group="9KM",
         ethnicity="Black African",
         first_language="English",
+        english_proficiency="E",
         address=home,
         previous_addresses="3 Mill Lane, Exampleton, ZZ1 2AB",
         sen="K",
@@ -261,8 +263,20 @@ def sample_context(settings: Settings, today: date) -> dict[str, Any]:
     """The merge fields of the invented sample pupil: what templates are checked against."""
     data, pupil = sample_data(today)
     history = LetterHistory({1: today - timedelta(days=50), 2: today - timedelta(days=25)})
+    sibling = next(upn for upn in data.pupils if upn != pupil.upn)
+    # The brother has his own CME referral today, the CME team was told last week.
+    steps = StepsTaken(
+        {(sibling, "cme_referral"): (today,), (pupil.upn, "cme_inform"): (today - timedelta(7),)},
+        {(pupil.upn, "cme_inform"): (today - timedelta(7),)},
+    )
     return build_context(
-        settings, data, pupil, today, action=sample_action(pupil, today), letters=history
+        settings,
+        data,
+        pupil,
+        today,
+        action=sample_action(pupil, today),
+        letters=history,
+        steps=steps,
     )
 
 

@@ -596,6 +596,7 @@ def _read_pupils(file: str, match: HeaderMatch, problems: list[Problem]) -> dict
             reg_group=text["reg_group"][i],
             ethnicity=text["ethnicity"][i],
             first_language=text["first_language"][i],
+            english_proficiency=text["english_proficiency"][i],
             address=address,
             previous_addresses=text["previous_addresses"][i],
             sen=text["sen"][i],
@@ -693,7 +694,10 @@ def _read_contacts(
                 work_phone=str(rows.get(r, row, "work_phone", "")),
                 email=rows.text(r, row, "email"),
                 home_language=rows.text(r, row, "home_language"),
-                interpreter_needed=bool(rows.get(r, row, "interpreter_needed", False)),
+                # No interpreter column: unknown (the CME form leaves it for staff), not "no".
+                interpreter_needed=bool(rows.get(r, row, "interpreter_needed", False))
+                if rows.has("interpreter_needed")
+                else None,
                 no_contact=bool(rows.get(r, row, "no_contact", False)),
                 source=rows.source(r),
             )

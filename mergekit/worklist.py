@@ -10,14 +10,17 @@ run of the same day recorded, so it can be printed at any time.
 from __future__ import annotations
 
 import io
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from mergekit.atomic import write_atomic
 from mergekit.config import Settings
 from mergekit.fields import ACTION_TITLES
 from mergekit.model import Action, Contact, SchoolData
+from mergekit.xlsxprint import lay_out
 
 WORKLIST = "worklist.xlsx"
 
@@ -29,6 +32,16 @@ LISTED: tuple[str, ...] = (
     "attendance_drop",
     "cme_inform",
     "home_education",
+)
+
+
+# Everything the work list shows: the actions above, and the contacts that go with documents.
+ON_LIST: tuple[str, ...] = (
+    *LISTED,
+    "vulnerable_day1_contact",
+    "cme_referral",
+    "remove_from_roll",
+    "planned_move",
 )
 
 
@@ -70,8 +83,14 @@ class _Tab:
     title: str
     actions: tuple[str, ...]
     headers: tuple[str, ...]
+    widths: tuple[float, ...]  # of the tab's own columns, in Excel units
     note: str
     columns: Columns
+
+
+# UPN, Pupil, Year, Reg group, What, Why: narrow enough that, with each tab's own columns, a
+# landscape A4 page shows the sheet at 80% or more.
+_WIDTHS = (14.0, 17.0, 5.0, 7.0, 14.0, 32.0)
 
 
 _TABS: tuple[_Tab, ...] = (
@@ -79,6 +98,7 @@ _TABS: tuple[_Tab, ...] = (
         "Day 1 calls",
         ("first_day_contact",),
         ("Contacts (priority order)", "Phones", "Outcome", "Contact made (Y/N)"),
+        (28, 23, 16, 9),
         "Absent with no reason (N): text, call, then a home visit. Record each attempt in the "
         "contact log sheet of the tracking workbook.",
         _calls,
@@ -87,6 +107,7 @@ _TABS: tuple[_Tab, ...] = (
         "Social workers",
         ("vulnerable_day1_contact",),
         ("Social worker", "Phone", "Email", "Key worker", "Outcome"),
+        (20, 13, 31, 26, 14),
         "Vulnerable pupils absent today: contact their social worker or key worker today "
         "(mergekit also drafts the email). If in doubt, consult the DSL.",
         _social_workers,
@@ -95,6 +116,7 @@ _TABS: tuple[_Tab, ...] = (
         "DSL alerts",
         ("severe_absence", "penalty_notice_threshold", "attendance_drop"),
         ("Alert", "Decision / notes"),
+        (20, 36),
         "For the Designated Safeguarding Lead: severe absence, the penalty notice threshold "
         "(10 unauthorised sessions in 10 school weeks: consider a Notice to Improve), and "
         "sudden drops in attendance.",
@@ -104,6 +126,7 @@ _TABS: tuple[_Tab, ...] = (
         "CME team",
         ("cme_inform", "cme_referral", "remove_from_roll", "planned_move"),
         ("Step", "CME team contact", "Done on", "Notes"),
+        (20, 26, 10, 22),
         "Tell the council's Children Missing Education team. Referral and Remove From Roll "
         "forms are in the run folder; the checklist needs the head teacher's signature.",
         _cme,
@@ -112,6 +135,7 @@ _TABS: tuple[_Tab, ...] = (
         "Home education",
         ("home_education",),
         ("Written request received", "Off roll steps", "Notes"),
+        (12, 20, 30),
         "Written elective home education request: the pupil comes off roll under "
         "reg. 9(1)(f). Record it with `mergekit offroll add UPN --leaving-date D --reason ...`, "
         "then inform the local authority.",
@@ -121,12 +145,17 @@ _TABS: tuple[_Tab, ...] = (
 
 
 def write_worklist(
-    path: Path, actions: Sequence[Action], data: SchoolData, settings: Settings
+    path: Path,
+    actions: Sequence[Action],
+    data: SchoolData,
+    settings: Settings,
+    *,
+    today: date | None = None,
 ) -> Path:
     """Write the work list atomically (a new file each time: it is mergekit's, not the
-    school's)."""
+    school's), laid out to print: A4 landscape, one page wide, headers on every page."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.styles import Font, PatternFill
 
     wb = Workbook()
     first = wb.active
@@ -134,7 +163,7 @@ def write_worklist(
     wb.remove(first)
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="DDEBF7")
-    wrap = Alignment(wrap_text=True, vertical="top")
+    day = f" for {today:%A %d/%m/%Y}" if today else ""
     for tab in _TABS:
         ws = wb.create_sheet(tab.title)
         ws.append([tab.note])
@@ -157,16 +186,31 @@ def write_worklist(
                     *tab.columns(a, data, settings),
                 ]
             )
-        for row in ws.iter_rows(min_row=3):
-            for cell in row:
-                cell.alignment = wrap
         ws.freeze_panes = "C3"
-        for col, width in zip("ABCDEFGHIJ", (15, 24, 6, 10, 30, 60, 36, 28, 24, 20), strict=True):
-            ws.column_dimensions[col].width = width
+        title = f"{settings.school.name} - work list{day}".strip(" -")
+        lay_out(ws, (*_WIDTHS, *tab.widths), header_rows=2, note_rows=1, title=title)
     buf = io.BytesIO()
     wb.save(buf)
     write_atomic(path, buf.getvalue(), sync=True)
     return path
+
+
+def write_day_worklist(
+    folder: Path, day: Sequence[Action], data: SchoolData, settings: Settings, today: date
+) -> tuple[Path | None, dict[str, int]]:
+    """``folder``/worklist.xlsx with the day's approved actions that are on the list (those
+    recorded earlier today included), and how many of each action; no file when there are
+    none."""
+    listed = [a for a in day if a.action in ON_LIST]
+    if not listed:
+        return None, {}
+    path = write_worklist(folder / WORKLIST, listed, data, settings, today=today)
+    return path, dict(Counter(a.action for a in listed))
+
+
+def tab_counts(counts: Mapping[str, int]) -> dict[str, int]:
+    """Rows per tab of the work list, from rows per action."""
+    return {t.title: sum(counts.get(a, 0) for a in t.actions) for t in _TABS}
 
 
 def _who(c: Contact) -> str:
@@ -175,11 +219,22 @@ def _who(c: Contact) -> str:
 
 
 def _phones(c: Contact) -> str:
-    return " / ".join(p for p in (c.mobile, c.landline, c.work_phone) if p) or "no phone"
+    """One number a line, numbered like its contact, so each line says whose number it is."""
+    numbers = [
+        f"{c.priority}. {number} {kind}"
+        for number, kind in ((c.mobile, "mobile"), (c.landline, "landline"), (c.work_phone, "work"))
+        if number
+    ]
+    return "\n".join(numbers) or f"{c.priority}. no phone"
 
 
 def _evidence(evidence: Mapping[str, object], *keys: str) -> str:
+    """The first of ``keys`` the evidence has; an ISO date as DD/MM/YYYY."""
     for key in keys:
-        if evidence.get(key):
-            return str(evidence[key])
+        value = evidence.get(key)
+        if value:
+            try:
+                return date.fromisoformat(str(value)).strftime("%d/%m/%Y")
+            except ValueError:
+                return str(value)
     return ""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import io
 import re
+import sys
 import zipfile
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -34,6 +35,10 @@ from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mergekit.formfields import REFERRAL_REASONS  # noqa: E402
+
 FONT = "Arial"  # metric-compatible with Liberation Sans, which LibreOffice substitutes
 TICK_FONT = "Segoe UI Symbol"  # has ☐ ☒; other systems fall back to a font that does
 GREY = RGBColor(0x59, 0x59, 0x59)
@@ -235,10 +240,11 @@ def cell_text(
     return cell
 
 
-def to_complete(cell: _Cell, hint: str = "To complete", lines: int = 0) -> _Cell:
-    """A clearly marked blank for what the workbook cannot know (``lines`` of writing room)."""
+def to_complete(cell: _Cell, hint: str = "", lines: int = 0) -> _Cell:
+    """A clearly marked blank for what the workbook cannot know: shaded, reading
+    "TO COMPLETE: <hint>" (``lines`` of writing room)."""
     shade(cell, TO_COMPLETE_FILL)
-    cell_text(cell, hint, italic=True, size=8.5, colour=GREY)
+    cell_text(cell, f"TO COMPLETE: {hint}" if hint else "TO COMPLETE", italic=True, size=8.5)
     for _ in range(lines):
         cell.add_paragraph()
     return cell
@@ -281,14 +287,18 @@ def label_rows(
     room: int = 0,
 ) -> Table:
     """A two-column form table: label | value. A value starting with "?" is a marked blank
-    with that hint (and ``room`` empty lines to write in)."""
+    with that hint (and ``room`` empty lines to write in); one starting with "!" is shaded for
+    staff to complete or check (its fields say TO COMPLETE where the records have nothing)."""
     t = table(doc, len(rows), widths)
     for i, (label, value) in enumerate(rows):
         left, right = t.rows[i].cells
         cell_text(left, label, bold=True, size=9.5)
         shade(left, LABEL_FILL)
         if value.startswith("?"):
-            to_complete(right, value[1:] or "To complete", lines=room)
+            to_complete(right, value[1:], lines=room)
+        elif value.startswith("!"):
+            shade(right, TO_COMPLETE_FILL)
+            cell_text(right, value[1:])
         else:
             cell_text(right, value)
     para(doc, "", after=2)
@@ -663,7 +673,9 @@ def how_to_fill(doc: DocumentObject, what: str) -> None:
     cell_text(
         cell,
         f"**How to use this form.** {what} mergekit filled in what the school's records hold on "
-        "{{ today }}; please check every answer. Boxes shaded yellow are for you to complete. "
+        "{{ today }}; please check every answer. Boxes shaded yellow are for you to complete "
+        "or check: TO COMPLETE marks what the records cannot answer, SUGGESTED, TO CONFIRM "
+        "what they only suggest. "
         "☐ is an empty tick box, ☒ a ticked one: in Word, replace ☐ with ☒ (or type an X "
         "beside it).",
         size=9,
@@ -678,9 +690,11 @@ def section_heading(doc: DocumentObject, text: str) -> None:
 def tick_list(
     doc: DocumentObject, items: Sequence[str], widths: Sequence[float] = (1.2, 15.8)
 ) -> Table:
+    """One ☐ per item, the boxes shaded: staff tick them."""
     t = table(doc, len(items), widths)
     for row, text in zip(t.rows, items, strict=True):
         cell_text(row.cells[0], "☐")
+        shade(row.cells[0], TO_COMPLETE_FILL)
         row.cells[0].paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
         cell_text(row.cells[1], text)
     para(doc, "", after=2)
@@ -700,7 +714,10 @@ def parent_table(doc: DocumentObject, p: str, n: int) -> None:
             ("Work phone", f"{{{{ {p}.work_phone }}}}"),
             ("E-mail", f"{{{{ {p}.email }}}}"),
             ("Family's first/home language", f"{{{{ {p}.home_language }}}}"),
-            ("Is an interpreter required?", yes_no(f"{p}.interpreter")),
+            (
+                "Is an interpreter required?",
+                "!" + yes_no(f"{p}.interpreter") + f"  {{{{ {p}.interpreter_note }}}}",
+            ),
         ],
     )
 
@@ -722,7 +739,6 @@ def cme_referral() -> DocumentObject:
         size=9,
     )
     how_to_fill(doc, "This is the council's CME referral form for one pupil.")
-    para(doc, "Why this form was produced: {{ action.reason }}", size=9, italic=True, colour=GREY)
 
     section_heading(doc, "Section 1: School")
     t = table(doc, 4, (6.0, 6.0, 5.0))
@@ -765,7 +781,7 @@ def cme_referral() -> DocumentObject:
             ("Date of birth", "{{ pupil.dob }}"),
             ("Alias (other names used)", "{{ pupil.aliases }}"),
             ("Unique Pupil Number (UPN)", "{{ pupil.upn }}"),
-            ("Unique Identification Number", "?If known (local authority child ID)"),
+            ("Unique Identification Number", "?if known (local authority child ID)"),
             ("Gender", "{{ pupil.gender }}"),
             ("Year group", "{{ pupil.year_label }}, registration group {{ pupil.reg_group }}"),
             ("Ethnicity", "{{ pupil.ethnicity }}"),
@@ -774,10 +790,10 @@ def cme_referral() -> DocumentObject:
             ("Date child last attended school", "{{ attendance.last_attended }}"),
             (
                 "Does the child speak English?",
-                # Ticked YES only when English is the first language: a different first
-                # language does not mean the child speaks no English, so staff answer then.
-                '{% if pupil.speaks_english == "YES" %}☒ YES    ☐ NO{% else %}☐ YES    ☐ NO'
-                "{% endif %}    (first language: {{ pupil.first_language }})",
+                # Answered only from an English-proficiency record: a first language other
+                # than English does not mean the child speaks no English.
+                "!" + yes_no("pupil.speaks_english") + "    (first language: "
+                "{{ pupil.first_language }})\n{{ referral.speaks_english_note }}",
             ),
         ],
     )
@@ -797,7 +813,13 @@ def cme_referral() -> DocumentObject:
     cell_text(t.rows[1].cells[0], "{%tr for s in siblings %}")
     for cell, text in zip(
         t.rows[2].cells,
-        ("{{ s.name }} ({{ s.reg_group }})", "{{ s.dob }}", "{{ s.address }}", "{{ s.school }}"),
+        (
+            "{{ s.name }} ({{ s.reg_group }}){% if s.cme_referral %}: own CME referral "
+            "{{ s.cme_referral }}{% endif %}",
+            "{{ s.dob }}",
+            "{{ s.address }}",
+            "{{ s.school }}",
+        ),
         strict=True,
     ):
         cell_text(cell, text)
@@ -807,7 +829,15 @@ def cme_referral() -> DocumentObject:
     cell_text(merged, "No brothers or sisters found at {{ school.name }}.", italic=True)
     cell_text(t.rows[6].cells[0], "{%tr endif %}")
     para(doc, "", after=2)
-    label_rows(doc, [("Do you consider these children to be CME cases as well?", BLANK_YES_NO)])
+    label_rows(
+        doc,
+        [
+            (
+                "Do you consider these children to be CME cases as well?",
+                "!" + yes_no("referral.siblings_cme") + "\n{{ referral.siblings_cme_note }}",
+            )
+        ],
+    )
 
     section_heading(doc, "Section 3: Parents, carers and other contacts")
     parent_table(doc, "parent1", 1)
@@ -828,12 +858,7 @@ def cme_referral() -> DocumentObject:
     label_rows(
         doc,
         [
-            (
-                "Other agency details",
-                "Social worker: {{ social_worker.name }} {{ social_worker.phone }} "
-                "{{ social_worker.email }}\nKey worker: {{ key_worker.name }} "
-                "{{ key_worker.phone }} {{ key_worker.email }}",
-            ),
+            ("Other agency details", "{{ other_agencies }}"),
         ],
     )
 
@@ -870,15 +895,8 @@ def cme_referral() -> DocumentObject:
     t = table(doc, 1, (17.0,))
     cell = t.rows[0].cells[0]
     shade(cell, TO_COMPLETE_FILL)
-    cell_text(
-        cell,
-        "From the register (edit as needed): attendance this year {{ attendance.percent }}% "
-        "({{ attendance.present }} of {{ attendance.possible }} sessions); last attended "
-        "{{ attendance.last_attended }}{% if absence.first_day %}; absent without explanation "
-        "since {{ absence.first_day }} ({{ absence.school_days }} school days){% endif %}.",
-        size=9,
-    )
-    for _ in range(3):
+    cell_text(cell, "{{ referral.welfare_concerns }}", size=9)
+    for _ in range(2):
         cell.add_paragraph()
     para(doc, "", after=2)
     para(
@@ -900,32 +918,30 @@ def cme_referral() -> DocumentObject:
     ):
         cell_text(row.cells[0], text)
         cell_text(row.cells[1], BLANK_YES_NO)
-        to_complete(row.cells[2], "Details")
+        shade(row.cells[1], TO_COMPLETE_FILL)
+        to_complete(row.cells[2], "details")
     cell_text(t.rows[3].cells[0], "Details")
     to_complete(t.rows[3].cells[1].merge(t.rows[3].cells[2]))
     para(doc, "", after=2)
 
     section_heading(doc, "Section 6: Primary reason for the referral")
     para(doc, "Please tick the reasons that apply.", after=3)
+    label_rows(doc, [("What the school's records suggest", "!{{ referral.reason_suggested }}")])
     tick_list(
         doc,
         [
-            "Child has failed to take up a place at your school",
-            "Child's whereabouts are unknown",
-            "Parent is fleeing domestic violence",
-            "Child/family is reported to have left the area",
-            "Child is reported to have left the UK with/without parents/carers "
-            "(please complete section 8)",
-            "Child has failed to return from an agreed holiday in term time",
-            "Child has failed to return from an unauthorised holiday in term time",
-            "Parents have taken child out of school for an extended period without school "
-            "agreement",
-            "Child has failed to return after the summer holidays and whereabouts are unknown",
+            f'{label}{{% if referral.reason == "{key}" %}}  **(SUGGESTED, TO CONFIRM)**'
+            "{% endif %}"
+            for key, label in REFERRAL_REASONS.items()
         ],
     )
 
     section_heading(doc, "Section 7: Checks before submitting")
-    para(doc, "Before submitting CME paperwork, the school should:", after=3)
+    para(
+        doc,
+        "Before submitting CME paperwork, the school should (TO COMPLETE: tick each check made):",
+        after=3,
+    )
     tick_list(
         doc,
         [
@@ -943,13 +959,19 @@ def cme_referral() -> DocumentObject:
         "full details of any contact or attempted contact with the family.",
         after=3,
     )
-    control(doc, "{%p if contact_log %}")
-    para(doc, "Contact attempts recorded in the school's contact log:", after=3, keep=True)
+    control(doc, "{%p if referral.contact_log %}")
+    para(
+        doc,
+        "Contact and attempted contact recorded in the school's contact log (since the family "
+        "was last reached before this absence):",
+        after=3,
+        keep=True,
+    )
     t = table(doc, 4, (3.6, 3.4, 2.2, 7.8))
     for cell, text in zip(t.rows[0].cells, ("Date", "How", "Contact made?", "Notes"), strict=True):
         cell_text(cell, text, bold=True, size=9)
         shade(cell, LABEL_FILL)
-    cell_text(t.rows[1].cells[0], "{%tr for c in contact_log %}")
+    cell_text(t.rows[1].cells[0], "{%tr for c in referral.contact_log %}")
     for cell, text in zip(
         t.rows[2].cells,
         ("{{ c.date }}", "{{ c.method }}", "{{ c.contact_made }}", "{{ c.notes }}"),
@@ -959,7 +981,9 @@ def cme_referral() -> DocumentObject:
     cell_text(t.rows[3].cells[0], "{%tr endfor %}")
     control(doc, "{%p endif %}")
     para(doc, "", after=2)
-    label_rows(doc, [("Home visit: date, who visited, what happened", "?To complete")], room=4)
+    label_rows(
+        doc, [("Home visit: date, who visited, what happened", "!{{ referral.home_visits }}")]
+    )
 
     section_heading(doc, "Section 8: Children leaving or who have left the UK")
     para(
@@ -971,28 +995,29 @@ def cme_referral() -> DocumentObject:
     label_rows(
         doc,
         [
-            ("Time of departure", "?"),
-            ("Flight numbers and name of airline", "?"),
+            ("What the school knows of plans to leave the UK", "!{{ referral.leaving_uk_note }}"),
+            ("Time of departure", "?if known"),
+            ("Flight numbers and name of airline", "?if known"),
             (
                 "Have you seen copies of the tickets? (Please attach copies if possible.)",
-                BLANK_YES_NO,
+                "!" + BLANK_YES_NO,
             ),
             ("What country are they going to?", "{{ event.new_country }}"),
             (
                 "Who is leaving the UK? (tick all that apply)",
-                "☐ Mother    ☐ Father    ☐ Other siblings not part of this referral    "
+                "!☐ Mother    ☐ Father    ☐ Other siblings not part of this referral    "
                 "☐ Extended family (give details)",
             ),
             (
                 "If the child is not leaving with a parent, who is accompanying them, and what is "
                 "their relationship to the child?",
-                "?",
+                "?if known",
             ),
-            ("Why is / are the parent(s) not leaving with the child(ren)?", "?"),
+            ("Why is / are the parent(s) not leaving with the child(ren)?", "?if known"),
             (
                 "Who will be caring for / responsible for the child(ren)? Name, relationship, "
                 "address, contact number, email",
-                "?",
+                "?if known",
             ),
             (
                 "School(s) the child(ren) will attend or apply to: name, address, contact number, "
@@ -1006,9 +1031,9 @@ def cme_referral() -> DocumentObject:
     label_rows(
         doc,
         [
-            ("Safety of the child(ren)", BLANK_YES_NO),
-            ("The reason given for leaving the UK", BLANK_YES_NO),
-            ("That the information given is not accurate", BLANK_YES_NO),
+            ("Safety of the child(ren)", "!" + BLANK_YES_NO),
+            ("The reason given for leaving the UK", "!" + BLANK_YES_NO),
+            ("That the information given is not accurate", "!" + BLANK_YES_NO),
         ],
         widths=(8.0, 9.0),
     )
@@ -1041,24 +1066,26 @@ def remove_from_roll() -> DocumentObject:
             ("D.O.B.", "{{ pupil.dob }}"),
             ("UPN", "{{ pupil.upn }}"),
             ("YEAR/TUTOR GROUP", "{{ pupil.year_label }} / {{ pupil.reg_group }}"),
-            ("DATE OF LEAVING", "?To complete (never earlier than the head teacher's signature)"),
+            ("DATE OF LEAVING", "!{{ removal.date_of_leaving }}"),
+            ("REASON FOR LEAVING", "!{{ removal.ground }}"),
             (
-                "REASON FOR LEAVING",
-                "{% if absence.first_day %}Regulation 9(1)(i): continuous absence of "
-                "{{ absence.school_days }} school days since {{ absence.first_day }} without "
-                "explanation (codes G/N/O), whereabouts unknown after joint reasonable enquiries "
-                "with the local authority{% else %}{{ action.reason }}{% endif %}",
+                "REASONABLE ENQUIRIES MADE (HOME VISIT, CONTACTS, SIBLINGS' SCHOOLS)?",
+                "!" + yes_no("removal.enquiries_made") + "\n{{ removal.enquiries }}",
+            ),
+            (
+                "ADVICE SOUGHT FROM THE CME TEAM?",
+                "!" + yes_no("removal.cme_advice_sought") + "\n{{ removal.cme_advice }}",
             ),
             (
                 "AUTHORISED BY HEADTEACHER / SIGNATURE",
-                "?Signature\n\n\n{{ school.head_teacher }}, {{ school.head_teacher_title }}",
+                "?signature\n\n\n{{ school.head_teacher }}, {{ school.head_teacher_title }}",
             ),
             ("DATE AUTHORISED", "?"),
-            ("DATE DATA TEAM EMAILED TO TAKE STUDENT OFF ROLL", "?"),
-            ('DATE UPDATED "TRANSFER LIST" SPREADSHEET (OFF ROLL TAB)', "?"),
+            ("DATE DATA TEAM EMAILED TO TAKE STUDENT OFF ROLL", "?after removal"),
+            ('DATE UPDATED "TRANSFER LIST" SPREADSHEET (OFF ROLL TAB)', "?after removal"),
             (
                 "DATE {{ council.name|upper }} ADMISSIONS INFORMED OF CHILD TAKEN OFF ROLL",
-                "?({{ council.admissions_email }})",
+                "?after removal ({{ council.admissions_email }})",
             ),
         ],
         widths=(7.0, 10.0),

@@ -47,6 +47,7 @@ from ttf_subset import subset
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from mergekit.formfields import REFERRAL_REASONS  # noqa: E402
 from mergekit.pdfdraw import tick  # noqa: E402
 
 OUT = ROOT / "templates" / "pdf"
@@ -268,11 +269,14 @@ class Cell:
     mapping: str = ""
     lines: int = 1
     yesno: tuple[str, str] | None = None  # export values of the YES and NO boxes
+    # A text field after the YES/NO boxes: (field name, mapping), for where the answer came
+    # from or that staff must still give it.
+    note: tuple[str, str] | None = None
 
     @property
     def height(self) -> float:
         if self.yesno:
-            return LABEL + 3 + CHECK + 4
+            return LABEL + 3 + (BOX_H if self.note else CHECK + 4)
         return LABEL + 3 + self.box_height
 
     @property
@@ -291,16 +295,26 @@ class Cell:
             rects = []
             c.setFont("Helvetica-Bold", 8)
             bx = x
+            # With a note beside them, the boxes sit in the middle of the note's height.
+            drop = (BOX_H - CHECK) / 2 - 1 if self.note else 0.0
             for word in ("YES", "NO"):
-                c.drawString(bx, box_top - CHECK + 2, word)
+                c.drawString(bx, box_top - CHECK + 2 - drop, word)
                 bx += c.stringWidth(word, "Helvetica-Bold", 8) + 4
-                layout._check(bx, box_top - CHECK - 1)
-                rects.append((bx, box_top - CHECK - 1, CHECK, CHECK))
+                layout._check(bx, box_top - CHECK - 1 - drop)
+                rects.append((bx, box_top - CHECK - 1 - drop, CHECK, CHECK))
                 bx += CHECK + 16
             layout.add(
                 Spec(self.name, "yesno", layout.page, rects, self.label, exports=self.yesno),
                 self.mapping,
             )
+            if self.note:
+                name, mapping = self.note
+                nw = x + w - bx
+                assert nw > 80, f"no room for the note beside {self.name}"
+                layout._box(bx, box_top - BOX_H, nw, BOX_H)
+                rect = (bx, box_top - BOX_H, nw, BOX_H)
+                label = f"{self.label} (note)"
+                layout.add(Spec(name, "text", layout.page, [rect], label), mapping)
             return
         h = self.box_height
         layout._box(x, box_top - h, w, h)
@@ -363,7 +377,8 @@ def cme_referral(lay: Layout) -> None:
                 "Contact details (telephone, email)",
                 "school_contact_details",
                 0.74,
-                "{school.attendance_officer_phone}  {school.attendance_officer_email}",
+                "{school.attendance_officer_phone}  {school.attendance_officer_email}  "
+                "school office {school.phone}",
             ),
             Cell("Date form completed", "date_completed", 0.26, "today"),
         ]
@@ -388,7 +403,7 @@ def cme_referral(lay: Layout) -> None:
         [
             Cell("Alias / other names used", "pupil_alias", 0.4, "pupil.aliases"),
             Cell("Unique Pupil Number (UPN)", "pupil_upn", 0.3, "pupil.upn"),
-            Cell("Unique identification number", "pupil_uid", 0.3),
+            Cell("Unique identification number", "pupil_uid", 0.3, "{to_complete} if known"),
         ]
     )
     lay.row(
@@ -413,17 +428,23 @@ def cme_referral(lay: Layout) -> None:
             Cell(
                 "Date child last attended school",
                 "date_last_attended",
-                0.35,
+                0.5,
                 "attendance.last_attended",
             ),
+            Cell("First language", "pupil_first_language", 0.5, "pupil.first_language"),
+        ]
+    )
+    lay.row(
+        [
             Cell(
-                "Does the child speak English?",
+                "Does the child speak English? (answered from the school's English-proficiency "
+                "record only)",
                 "speaks_english",
-                0.3,
+                1.0,
                 "pupil.speaks_english",
                 yesno=YN,
+                note=("speaks_english_note", "referral.speaks_english_note"),
             ),
-            Cell("First language", "pupil_first_language", 0.35, "pupil.first_language"),
         ]
     )
     lay.para("Sibling details", size=8, bold=True)
@@ -440,57 +461,50 @@ def cme_referral(lay: Layout) -> None:
                 "Do you consider these children to be CME cases as well?",
                 "siblings_cme",
                 1.0,
+                "referral.siblings_cme",
                 yesno=YN,
+                note=("siblings_cme_note", "referral.siblings_cme_note"),
             )
         ]
     )
 
     lay.heading("Section 3 - Parents, carers and other contacts", keep=150)
     lay.para("Please include all contact information held by the school.", size=7.5)
-    for field_name, label, lines in (
-        ("name", "Name", 1),
-        ("relationship", "Relationship to child", 1),
-        ("address", "Contact address", 2),
-        ("landline", "Landline", 1),
-        ("mobile", "Mobile", 1),
-        ("email", "Email", 1),
-        ("language", "Family's first / home language", 1),
-    ):
-        source = "home_language" if field_name == "language" else field_name
+    # Each row: parent/carer 1's boxes on the left half, parent/carer 2's on the right;
+    # (field, label, share of the half, source field).
+    rows: list[list[tuple[str, str, float, str]]] = [
+        [("name", "Name", 0.68, "name"), ("relationship", "Relationship", 0.32, "relationship")],
+        [("address", "Contact address", 1.0, "address")],
+        [("landline", "Landline", 0.5, "landline"), ("mobile", "Mobile", 0.5, "mobile")],
+        [("work_phone", "Work phone", 1.0, "work_phone")],
+        [("email", "Email", 1.0, "email")],
+        [("language", "Family's first / home language", 1.0, "home_language")],
+    ]
+    for parts in rows:
         lay.row(
             [
                 Cell(
-                    f"Parent/carer 1: {label}",
-                    f"parent1_{field_name}",
-                    0.5,
-                    f"parent1.{source}",
-                    lines=lines,
-                ),
-                Cell(
-                    f"Parent/carer 2: {label}",
-                    f"parent2_{field_name}",
-                    0.5,
-                    f"parent2.{source}",
-                    lines=lines,
-                ),
+                    f"Parent/carer {n}: {label}" if i == 0 else label,
+                    f"parent{n}_{field_name}",
+                    share / 2,
+                    f"parent{n}.{source}",
+                    lines=2 if field_name == "address" else 1,
+                )
+                for n in (1, 2)
+                for i, (field_name, label, share, source) in enumerate(parts)
             ]
         )
     lay.row(
         [
             Cell(
-                "Parent/carer 1: Is an interpreter required?",
-                "parent1_interpreter",
+                f"Parent/carer {n}: Is an interpreter required?",
+                f"parent{n}_interpreter",
                 0.5,
-                "parent1.interpreter",
+                f"parent{n}.interpreter",
                 yesno=YN,
-            ),
-            Cell(
-                "Parent/carer 2: Is an interpreter required?",
-                "parent2_interpreter",
-                0.5,
-                "parent2.interpreter",
-                yesno=YN,
-            ),
+                note=(f"parent{n}_interpreter_note", f"parent{n}.interpreter_note"),
+            )
+            for n in (1, 2)
         ]
     )
     lay.para("Other contact information held by the school (relatives etc.)", bold=True)
@@ -505,7 +519,7 @@ def cme_referral(lay: Layout) -> None:
                 Cell("Telephone", f"other{n}_phone", 0.18, f"other_contact{n}.phone"),
             ]
         )
-    lay.row([Cell("Other agency details", "other_agency_details", 1.0, lines=2)])
+    lay.row([Cell("Other agency details", "other_agency_details", 1.0, "other_agencies", lines=2)])
 
     lay.heading("Section 4 - Is this child:", keep=90)
     for (la, na), (lb, nb) in (
@@ -540,7 +554,7 @@ def cme_referral(lay: Layout) -> None:
         ]
     )
 
-    lay.heading("Section 5 - Welfare concerns", keep=120)
+    lay.heading("Section 5 - Welfare concerns", keep=190)
     lay.row(
         [
             Cell(
@@ -548,7 +562,8 @@ def cme_referral(lay: Layout) -> None:
                 "referral, including attendance and behaviour?",
                 "welfare_concerns",
                 1.0,
-                lines=5,
+                "referral.welfare_concerns",
+                lines=6,
             )
         ]
     )
@@ -564,53 +579,45 @@ def cme_referral(lay: Layout) -> None:
             Cell("Risk of child trafficking", "risk_trafficking", 0.33, yesno=YN),
         ]
     )
-    lay.row([Cell("Details", "risk_details", 1.0, lines=3)])
-
-    lay.heading("Section 6 - Primary reason for referring this child", keep=140)
-    lay.para("Please tick as appropriate.", size=7.5)
-    lay.checks(
+    lay.row(
         [
-            ("Child has failed to take up a place at the school", "reason_not_taken_up", "Yes", ""),
-            ("Child's whereabouts are unknown", "reason_whereabouts_unknown", "Yes", ""),
-            ("Parent is fleeing domestic violence", "reason_fleeing_dv", "Yes", ""),
-            ("Child / family is reported to have left the area", "reason_left_area", "Yes", ""),
-            (
-                "Child is reported to have left the UK with / without parents or carers (please "
-                "complete section 8)",
-                "reason_left_uk",
-                "Yes",
-                "",
-            ),
-            (
-                "Child has failed to return from an agreed holiday in term time",
-                "reason_agreed_holiday",
-                "Yes",
-                "",
-            ),
-            (
-                "Child has failed to return from an unauthorised holiday in term time",
-                "reason_unauthorised_holiday",
-                "Yes",
-                "",
-            ),
-            (
-                "Parents have taken the child out of school for an extended period without school "
-                "agreement",
-                "reason_extended_absence",
-                "Yes",
-                "",
-            ),
-            (
-                "Child has failed to return after the summer holidays and whereabouts are unknown",
-                "reason_after_summer",
-                "Yes",
-                "",
-            ),
+            Cell(
+                "Details",
+                "risk_details",
+                1.0,
+                "{to_complete}: answer the three questions above, with details of any YES",
+                lines=3,
+            )
         ]
     )
 
+    lay.heading("Section 6 - Primary reason for referring this child", keep=170)
+    lay.para("Please tick as appropriate.", size=7.5)
+    lay.row(
+        [
+            Cell(
+                "What the school's records suggest (for staff to confirm)",
+                "reason_suggested",
+                1.0,
+                "referral.reason_suggested",
+                lines=3,
+            )
+        ]
+    )
+    lay.checks([(label, f"reason_{key}", "Yes", "") for key, label in REFERRAL_REASONS.items()])
+
     lay.heading("Section 7 - Checks made before submitting this referral", keep=140)
     lay.para("Please tick each check the school has made.", size=7.5)
+    lay.row(
+        [
+            Cell(
+                "Checks still to tick",
+                "checks_note",
+                1.0,
+                "{to_complete}: tick each check the school has made",
+            )
+        ]
+    )
     lay.checks(
         [
             (
@@ -638,7 +645,8 @@ def cme_referral(lay: Layout) -> None:
                 "details of any contact or attempted contact with the family.",
                 "home_visit_details",
                 1.0,
-                lines=5,
+                "referral.home_visit_details",
+                lines=12,
             )
         ]
     )
@@ -648,6 +656,17 @@ def cme_referral(lay: Layout) -> None:
         "Please provide as much of the following as possible, especially where there is "
         "an indication that the family or child intends to leave the UK.",
         size=8,
+    )
+    lay.row(
+        [
+            Cell(
+                "What the school knows of plans to leave the UK",
+                "leaving_uk_note",
+                1.0,
+                "referral.leaving_uk_note",
+                lines=2,
+            )
+        ]
     )
     lay.row(
         [
@@ -768,43 +787,93 @@ def remove_from_roll(lay: Layout) -> None:
         [
             Cell("D.O.B.", "dob", 0.35, "pupil.dob"),
             Cell("Year / tutor group", "year_tutor_group", 0.3, "pupil.year_and_reg"),
-            Cell("Date of leaving", "date_of_leaving", 0.35, "event.effective_date"),
+            Cell("Date of leaving", "date_of_leaving", 0.35, "removal.date_of_leaving"),
         ]
     )
-    lay.row([Cell("Reason for leaving", "reason_for_leaving", 1.0, "action.reason", lines=3)])
+    lay.row(
+        [
+            Cell(
+                "Reason for leaving (the regulation 9 ground)",
+                "reason_for_leaving",
+                1.0,
+                "removal.ground",
+                lines=3,
+            )
+        ]
+    )
     lay.heading("Before removal")
     lay.row(
         [
             Cell(
                 "Reasonable enquiries made (home visit, contacts, siblings' schools)?",
                 "enquiries_made",
-                0.5,
+                1.0,
+                "removal.enquiries_made",
                 yesno=("Y", "N"),
             ),
+        ]
+    )
+    lay.row(
+        [
+            Cell(
+                "Enquiries made (from the school's contact log)",
+                "enquiries_details",
+                1.0,
+                "removal.enquiries",
+                lines=10,
+            )
+        ]
+    )
+    lay.row(
+        [
             Cell(
                 "Advice sought from the local authority's CME team?",
                 "cme_advice_sought",
-                0.5,
+                1.0,
+                "removal.cme_advice_sought",
                 yesno=("Y", "N"),
             ),
+        ]
+    )
+    lay.row(
+        [
+            Cell(
+                "When and how the CME team was contacted",
+                "cme_advice_details",
+                1.0,
+                "removal.cme_advice",
+                lines=3,
+            )
         ]
     )
     lay.heading("Authorisation")
     lay.row(
         [
-            Cell("Authorised by head teacher (signature)", "authorised_by", 0.6, lines=3),
+            Cell(
+                "Authorised by head teacher (signature)",
+                "authorised_by",
+                0.6,
+                "{to_complete}: the head teacher's signature",
+                lines=3,
+            ),
             Cell("Head teacher's name", "head_teacher", 0.4, "school.head_teacher"),
         ]
     )
-    lay.row([Cell("Date authorised", "date_authorised", 0.4)])
+    lay.row([Cell("Date authorised", "date_authorised", 0.4, "to_complete")])
     lay.heading("After removal")
     lay.row(
         [
-            Cell("Date data team emailed to take student off roll", "date_data_team_emailed", 0.5),
+            Cell(
+                "Date data team emailed to take student off roll",
+                "date_data_team_emailed",
+                0.5,
+                "{to_complete} after removal",
+            ),
             Cell(
                 'Date "Transfer List" spreadsheet updated (Off Roll tab)',
                 "date_transfer_list_updated",
                 0.5,
+                "{to_complete} after removal",
             ),
         ]
     )
@@ -815,6 +884,7 @@ def remove_from_roll(lay: Layout) -> None:
                 "off roll",
                 "date_admissions_informed",
                 1.0,
+                "{to_complete} after removal",
             ),
         ]
     )

@@ -203,11 +203,15 @@ def done(*actions_: Action) -> History:
 # The same data as a real workbook plus config, for the command-line tests
 
 
-def write_workbook(path: Path, data: SchoolData) -> Path:
-    """The tracking workbook an MIS export would give (write-only: fast for big schools)."""
+def write_workbook(
+    path: Path, data: SchoolData, proficiency_header: str = "English Proficiency"
+) -> Path:
+    """The tracking workbook an MIS export would give (write-only: fast for big schools). An
+    English-proficiency column, under ``proficiency_header``, when any pupil has one."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("Pupils")
     summaries = any(p.summary is not None for p in data.pupils.values())
+    proficiency = any(p.english_proficiency for p in data.pupils.values())
     flag_cols = ("Looked After", "Child Protection Plan", "Early Help")
     flag_names = ("looked_after", "child_protection_plan", "early_help")
     ws.append(
@@ -224,6 +228,7 @@ def write_workbook(path: Path, data: SchoolData) -> Path:
             "Social Worker Name",
             "Social Worker Phone",
             *(("Possible Sessions", "Present Sessions", "Attendance %") if summaries else ()),
+            *((proficiency_header,) if proficiency else ()),
         ]
     )
     for p in data.pupils.values():
@@ -241,6 +246,7 @@ def write_workbook(path: Path, data: SchoolData) -> Path:
                 p.social_worker.name,
                 p.social_worker.phone,
                 *(_summary_cells(p) if summaries else ()),
+                *((p.english_proficiency,) if proficiency else ()),
             ]
         )
     cs = wb.create_sheet("Contacts")

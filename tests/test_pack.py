@@ -112,7 +112,11 @@ def letter_items(folder: Path) -> list[PackItem]:
 def test_letters_follow_handout_order_after_a_cover_with_counts(tmp_path: Path) -> None:
     items = letter_items(tmp_path / "pdf")
     out = build_pack(
-        items, tmp_path / "pack.pdf", run_date=RUN_DATE, school_name="Northgate Park Academy"
+        items,
+        tmp_path / "pack.pdf",
+        run_date=RUN_DATE,
+        school_name="Northgate Park Academy",
+        duplex=False,
     )
     texts = page_texts(out)
 
@@ -120,6 +124,8 @@ def test_letters_follow_handout_order_after_a_cover_with_counts(tmp_path: Path) 
     assert "Northgate Park Academy" in cover
     assert "Friday 27 November 2026" in cover
     assert "6 documents (6 letters, 0 forms), 9 pages after this cover" in cover
+    assert "Print SINGLE-SIDED: this pack has no blank pages between documents." in cover
+    assert "[pdf] duplex = true" in cover
     assert "Attendance warning letter 1 4" in cover
     assert "Attendance warning letter 2 1" in cover
     assert "Attendance warning letter 3 1" in cover
@@ -142,9 +148,12 @@ def test_letters_follow_handout_order_after_a_cover_with_counts(tmp_path: Path) 
     assert len(texts) == 1 + sum(pages.values())
 
 
-def test_every_document_has_a_bookmark_at_its_first_page(tmp_path: Path) -> None:
+@pytest.mark.parametrize("duplex", [True, False])
+def test_every_document_has_a_bookmark_at_its_first_page(tmp_path: Path, duplex: bool) -> None:
     items = letter_items(tmp_path / "pdf")
-    out = build_pack(items, tmp_path / "pack.pdf", run_date=RUN_DATE, school_name="School")
+    out = build_pack(
+        items, tmp_path / "pack.pdf", run_date=RUN_DATE, school_name="School", duplex=duplex
+    )
     reader = PdfReader(out)
     marks = [(o.title, reader.get_destination_page_number(o)) for o in reader.outline]
     assert [t.split(" (")[0] for t, _ in marks] == [
@@ -174,7 +183,9 @@ def test_filled_forms_come_last_and_each_shows_its_own_pupil(tmp_path: Path) -> 
         fore, sur = name.split(" ", 1)
         items.append(PackItem(upn(n), action, pdf, year, reg, sur, fore))
 
-    out = build_pack(items, tmp_path / "pack.pdf", run_date=RUN_DATE, school_name="School")
+    out = build_pack(
+        items, tmp_path / "pack.pdf", run_date=RUN_DATE, school_name="School", duplex=False
+    )
 
     texts = page_texts(out)
     form_pages = texts[-3:]
@@ -222,18 +233,26 @@ def test_merging_forms_without_renaming_would_clash(tmp_path: Path) -> None:
     assert len([k for k in pack_fields if k.endswith("pupil_name")]) == 2
 
 
-def test_duplex_puts_every_document_on_fresh_sheets(tmp_path: Path) -> None:
+def test_by_default_every_document_starts_on_a_fresh_sheet_and_the_cover_says_so(
+    tmp_path: Path,
+) -> None:
     items = letter_items(tmp_path / "pdf")
-    out = build_pack(
-        items, tmp_path / "pack.pdf", run_date=RUN_DATE, school_name="School", duplex=True
-    )
+    out = build_pack(items, tmp_path / "pack.pdf", run_date=RUN_DATE, school_name="School")
     texts = page_texts(out)
     assert texts[1] == ""  # the back of the cover
     sheets = [texts[i : i + 2] for i in range(2, len(texts), 2)]
     for front, back in sheets:
         owners = {n for n in HANDOUT if n in front or n in back}
         assert len(owners) == 1, (front, back)
+        assert front, "a sheet never starts with a blank page"
     assert len(texts) % 2 == 0
+    # The back of the cover, and one after each letter of 1, 1, 1, 1 and 3 pages.
+    assert (
+        "6 documents (6 letters, 0 forms), 15 pages after this cover (6 of them blank)"
+        in (texts[0])
+    )
+    assert "Print DOUBLE-SIDED: every document starts on a new sheet." in texts[0]
+    assert "`mergekit pack --simplex`" in texts[0]
 
 
 def test_cover_copes_with_letters_outside_windows_1252(tmp_path: Path) -> None:
@@ -310,11 +329,32 @@ def test_pack_command_builds_the_run_folders_pack_without_libreoffice(tmp_path: 
     )
     assert result.exit_code == 0, result.output
     pack = run / "print-pack.pdf"
-    assert f"Print pack: {pack} (6 letters, 0 forms, 10 pages with the cover)" in result.output
+    assert (
+        f"Print pack: {pack} (6 letters, 0 forms, 16 pages with the cover; print it "
+        "double-sided)" in result.output
+    )
     texts = page_texts(pack)
-    owners = [next(n for n in HANDOUT if n in t) for t in texts[1:]]
+    owners = [next(n for n in HANDOUT if n in t) for t in texts[1:] if t]
     assert list(dict.fromkeys(owners)) == HANDOUT
     assert "Year 9 9KM 3" in texts[0]
+
+
+@pytest.mark.parametrize("how", ["--simplex", "setting"])
+def test_pack_command_makes_a_single_sided_pack_when_asked(tmp_path: Path, how: str) -> None:
+    school = _school(tmp_path)
+    run = _run_folder(school)
+    config = school / "mergekit.toml"
+    args = ["pack", "--config", str(config), "--today", "2026-11-27"]
+    if how == "setting":
+        config.write_text(config.read_text(encoding="utf-8") + "duplex = false\n", encoding="utf-8")
+    else:
+        args.append("--simplex")
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "10 pages with the cover; print it single-sided" in result.output
+    texts = page_texts(run / "print-pack.pdf")
+    assert all(texts), "no blank pages"
+    assert "Print SINGLE-SIDED" in texts[0]
 
 
 def test_pack_command_warns_about_letters_edited_after_their_pdf(tmp_path: Path) -> None:

@@ -167,6 +167,7 @@ def school(**pupil_changes: Any) -> tuple[SchoolData, Pupil]:
         reg_group="8RT",
         ethnicity="Any other Asian background",
         first_language="Vietnamese",
+        english_proficiency="A - New to English",
         address=Address(("12 Long Road", "Exampleton"), "ZZ1 2AB"),
         flags=frozenset({"looked_after"}),
         social_worker=Person("Sam O'Neill", "sw@example.gov.uk", "01632 960 111"),
@@ -286,7 +287,7 @@ def test_check_boxes_use_each_boxs_own_export_value(settings: Any, tmp_path: Pat
     fields = PdfReader(out).get_fields()
     assert fields is not None
     assert fields["looked_after"]["/V"] == "/YES"
-    assert fields["speaks_english"]["/V"] == "/NO"  # first language Vietnamese
+    assert fields["speaks_english"]["/V"] == "/NO"  # DfE proficiency A: new to English
     assert fields["parent1_interpreter"]["/V"] == "/YES"
     assert fields["parent2_interpreter"].get("/V") in (None, "/Off")  # no second parent
     kids = {
@@ -670,7 +671,7 @@ def test_a_file_that_is_not_a_pdf_is_refused(tmp_path: Path) -> None:
 def test_pdf_fields_lists_names_types_pages_and_export_values() -> None:
     result = CliRunner().invoke(main, ["pdf", "fields", str(RFR)])
     assert result.exit_code == 0, result.output
-    assert "remove_from_roll.pdf: 1 page, 15 fields" in result.output
+    assert "remove_from_roll.pdf: 1 page, 17 fields" in result.output
     line = next(x for x in result.output.splitlines() if x.strip().startswith("cme_advice"))
     assert re.search(r"cme_advice_sought\s+checkbox\s+1\s+ticks as Y / N", line)
     as_json = CliRunner().invoke(main, ["pdf", "fields", "--json", str(CME)])

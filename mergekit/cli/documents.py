@@ -31,6 +31,7 @@ from mergekit.fields import ACTION_TITLES
 from mergekit.model import SchoolData
 from mergekit.resources import bundled
 from mergekit.runfolder import DOCX_DIR, PDF_DIR, PREVIEW_DIR
+from mergekit.setting_advice import how_to_set
 from mergekit.templatecheck import TemplateReport, check_template
 from mergekit.workspace import Workspace
 
@@ -248,11 +249,12 @@ def templates_check(config: Path | None, files: tuple[Path, ...]) -> None:
 
 @templates.command("copy")
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False), default="templates")
-def templates_copy(folder: Path) -> None:
+@config_option
+def templates_copy(folder: Path, config: Path | None) -> None:
     """Copy the bundled Word templates into FOLDER/docx/ so you can edit them.
 
-    Then set [files] templates = "FOLDER" in mergekit.toml. Existing files are never
-    overwritten.
+    Then set [files] templates = "FOLDER" in mergekit.toml: it says exactly which line to
+    add or change there. Existing files are never overwritten.
     """
     target = folder / "docx"
     target.mkdir(parents=True, exist_ok=True)
@@ -267,11 +269,20 @@ def templates_copy(folder: Path) -> None:
         copied += 1
         click.echo(f"  copied   {dest}  ({ACTION_TITLES.get(action, action)})")
     click.echo("")
-    click.echo(
-        f"{copied} template{'s' * (copied != 1)} copied. To use them, add to mergekit.toml:\n"
-        f'  [files]\n  templates = "{folder.as_posix()}"\n'
-        "then edit them in Word and run `mergekit templates check`."
-    )
+    config_path = config or Path(CONFIG_NAME)
+    advice = how_to_set(config_path, "files", "templates", _relative_to(folder, config_path))
+    use = "To use them: " if advice.needed else ""
+    click.echo(f"{copied} template{'s' * (copied != 1)} copied. {use}{advice.text}")
+    click.echo("Then edit them in Word and run `mergekit templates check`.")
+
+
+def _relative_to(folder: Path, config: Path) -> str:
+    """``folder`` as [files] templates in ``config`` names it: relative to the config's
+    folder where it can be."""
+    try:
+        return folder.resolve().relative_to(config.resolve().parent).as_posix()
+    except ValueError:
+        return folder.resolve().as_posix()
 
 
 # ---------------------------------------------------------------------------------------------

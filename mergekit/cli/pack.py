@@ -16,18 +16,20 @@ from mergekit.pack import pack_run
 @config_option
 @today_option
 @click.option(
-    "--duplex",
-    is_flag=True,
-    help="Add a blank page after documents with an odd number of pages, for double-sided "
-    "printing (no sheet then carries two pupils).",
+    "--duplex/--simplex",
+    default=None,
+    help="For a double-sided printer (a blank page after each document with an odd number "
+    "of pages, so no sheet carries two pupils), or a single-sided one (no blank pages). "
+    "Default: [pdf] duplex in mergekit.toml, which is double-sided unless set to false.",
 )
-def pack(config: Path | None, today: date | None, duplex: bool) -> None:
+def pack(config: Path | None, today: date | None, duplex: bool | None) -> None:
     """Make one PDF to print: a cover sheet with counts, every letter in hand-out order (year,
-    reg group, surname, forename), then the forms.
+    reg group, surname, forename), then the forms. The cover says whether to print it
+    double-sided (the default) or single-sided.
 
     It uses the PDFs in the day's run folder (out/YYYY-MM-DD/), so run
     `mergekit letters --pdf` first (it makes the pack too); run this to make it again, for
-    example with --duplex. LibreOffice is not needed.
+    example with --simplex. LibreOffice is not needed.
     """
     ws = workspace(config, today)
     result = pack_run(ws.settings, ws.today, duplex=duplex)
@@ -45,7 +47,8 @@ def pack(config: Path | None, today: date | None, duplex: bool) -> None:
         )
     letters = sum(1 for i in result.items if not i.is_form)
     forms = len(result.items) - letters
+    sides = "double-sided" if result.duplex else "single-sided"
     click.echo(
         f"Print pack: {result.path} ({letters} letters, {forms} forms, {result.pages} pages "
-        "with the cover)"
+        f"with the cover; print it {sides})"
     )

@@ -179,9 +179,10 @@ def _made(r: RunReport) -> None:
         if pdfs:
             click.echo(f"5. PDFs       {pdfs} in {_rel(r, d.run_dir / 'pdf')}/")
         if d.pack is not None:
+            sides = "double-sided" if r.ws.settings.pdf.duplex else "single-sided"
             click.echo(
                 f"6. Print pack {_rel(r, d.pack)}  (cover sheet, then letters in "
-                "hand-out order, then forms)"
+                f"hand-out order, then forms; print it {sides})"
             )
     if d.held:
         click.secho(
