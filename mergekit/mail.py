@@ -517,8 +517,9 @@ def build_batch(
         b.notes.append(
             "day-1 notices to social workers were not built: the day's plan is not available"
         )
+    held = _unfilled_notices(settings, wanted, b.notes)
     for a in plan or ():
-        if a.action in NOTICES and a.action in wanted and a.approved:
+        if a.action in NOTICES and a.action in wanted and a.approved and a.action not in held:
             pupil = data.pupils.get(a.upn)
             if pupil is not None:
                 b.add(pupil, a, "", None)
@@ -537,6 +538,16 @@ def build_batch(
         tuple(sorted(b.print_items, key=key)),
         tuple(b.notes),
     )
+
+
+def _unfilled_notices(settings: Settings, wanted: frozenset[str], notes: list[str]) -> set[str]:
+    """The notices whose email prints a setting left blank or as the starter's placeholder:
+    not built, and the notes say which setting."""
+    from mergekit.settingscheck import setting_problems
+
+    unfilled = setting_problems(settings, sorted(NOTICES & wanted))
+    notes.extend(f"{u.problem} - the day-1 notices were not written" for u in unfilled)
+    return {a for u in unfilled for a in u.actions}
 
 
 # ---------------------------------------------------------------------------------------------

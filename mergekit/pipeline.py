@@ -19,7 +19,6 @@ from mergekit.config import CONFIG_NAME
 from mergekit.documents import DOCUMENT_ACTIONS, DocumentsResult, make_letters
 from mergekit.errors import ConfigError, ConversionError, MergekitError
 from mergekit.ledger import Ledger
-from mergekit.mail import NOTICES
 from mergekit.model import Action, SchoolData
 from mergekit.outbox import SendReport, deliver
 from mergekit.planning import (
@@ -138,10 +137,8 @@ def run_day(
     report.documents = make_letters(
         ws, data, only=DOCUMENT_ACTIONS, pdf=not pdf, progress=progress, reviewed=reviewed
     )
-    # A notice whose email prints a setting not filled in waits (check lists it).
-    notices = [a for a in day if a.action not in check.held or a.action not in NOTICES]
     try:
-        report.email = deliver(ws, send=send, limit=limit, env=env, data=data, plan=notices)
+        report.email = deliver(ws, send=send, limit=limit, env=env, data=data, plan=day)
     except MergekitError as e:
         if send:
             raise

@@ -164,3 +164,24 @@ def test_a_schools_own_template_is_held_to_what_it_prints(example_school: Path) 
     assert settings_used(settings, ["pa_letter_1"])["school.dsl"] == ["pa_letter_1"]
     (problem,) = [p for p in setting_problems(settings, ["pa_letter_1"]) if p.key == "school.dsl"]
     assert problem.actions == ("pa_letter_1",)
+
+
+def test_a_day_1_notice_whose_email_prints_a_blank_setting_is_not_written(
+    example_school: Path,
+) -> None:
+    text = example_school.read_text(encoding="utf-8")
+    example_school.write_text(text.replace('dsl = "Mr Daniel Osei"', 'dsl = ""'), encoding="utf-8")
+    outbox = example_school.parent / "out" / "2026-11-27" / "outbox"
+    outbox.parent.mkdir(parents=True)  # the day's run folder, before any document is made
+    result = cli("send", "--config", str(example_school))
+    assert result.exit_code == 0, result.output
+    assert (
+        "[school] dsl is empty, but the vulnerable_day1_contact template prints it: it is not "
+        "made until it is filled in - set it in mergekit.toml - the day-1 notices were not "
+        "written"
+    ) in result.output
+    assert not list(outbox.glob("*vulnerable_day1_contact*"))
+    # Filled in, the same send writes the four notices the plan lists.
+    example_school.write_text(text, encoding="utf-8")
+    assert cli("send", "--config", str(example_school)).exit_code == 0
+    assert len(list(outbox.glob("*vulnerable_day1_contact*"))) == 4
