@@ -21,7 +21,7 @@ from mergekit.policy import Plan
 from mergekit.xlsxprint import lay_out
 
 HEADERS = ("UPN", "Name", "Year", "Reg group", "Action", "Reason", "Stage", "Approve", "Note")
-WIDTHS = (14, 20, 5, 7, 24, 50, 11, 8, 24)  # one landscape A4 page wide at about 90%
+WIDTHS = (14, 20, 5, 7, 24, 60, 11, 8, 20)  # one landscape A4 page wide at about 90%
 _KEYS = ("upn", "action", "stage", "approve")
 
 Approvals = dict[tuple[str, str, str], bool]

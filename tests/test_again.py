@@ -117,3 +117,25 @@ def test_again_needs_upns_and_upns_need_again(example_school: Path) -> None:
     assert plain.exit_code == 2
     assert "name pupils only with --again" in plain.output
     assert cli(example_school, "forms", "--again", "--due").exit_code == 2
+
+
+@needs_soffice
+@pytest.mark.libreoffice
+def test_a_letter_already_emailed_is_made_again_but_not_sent_again(example_school: Path) -> None:
+    from smtp_server import SmtpServer
+
+    assert cli(example_school, "letters", "--only", "pa_letter_3", "--pdf").exit_code == 0
+    with SmtpServer() as server:
+        text = example_school.read_text(encoding="utf-8")
+        example_school.write_text(text.replace("port = 8025", f"port = {server.port}"))
+        sent = cli(example_school, "send", "--send", "--limit", "all", "--only", "pa_letter_3")
+        assert sent.exit_code == 0, sent.output
+        assert server.received, "the letters went"
+        before = len(server.received)
+        again = cli(example_school, "letters", "--again", RILEY, "--pdf")
+        assert again.exit_code == 0, again.output
+        assert f"{RILEY} Riley Dawson: the pa_letter_3 was already emailed" in again.output
+        assert "the new copy is not emailed again - post it or send it yourself" in again.output
+        resent = cli(example_school, "send", "--send", "--limit", "all", "--only", "pa_letter_3")
+        assert resent.exit_code == 0, resent.output
+        assert len(server.received) == before
