@@ -2,25 +2,41 @@
 
 The reader reports what is wrong inside single cells; the checks here look across rows and
 against the school calendar: marks on days the school was shut, ``N`` marks left longer than the
-law allows, pupils nobody can be written to.
+law allows, pupils nobody can be written to, a workbook without today's register, and settings
+the letters print that are blank or still the starter's placeholders.
+
+Most errors stop every command that makes something. Two kinds hold back only what depends on
+them (:attr:`CheckReport.held`): no register for today holds the rules that need today's marks
+(day-1 calls, letters, alerts, CME steps) but not a planned move; a blank setting holds only the
+documents and emails whose templates print it.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
+from datetime import date, time
+from typing import TYPE_CHECKING, Any
 
 from mergekit.calendar import SchoolCalendar
-from mergekit.config import Settings
+from mergekit.config import ACTIONS, Settings
 from mergekit.errors import MergekitError, Problem, Severity, error, warning
 from mergekit.fields import addressees
 from mergekit.model import SchoolData
 from mergekit.sheets import lock_file
+
+if TYPE_CHECKING:
+    from mergekit.settingscheck import SettingProblem
 from mergekit.workbook import ReadResult, read_tracking, read_transfer_list
 
+# The rules that read the marks up to today: without today's register they would work on an
+# old export (no first-day calls, letters on old figures, CME runs that seem to stop).
+NEEDS_TODAYS_MARKS: tuple[str, ...] = tuple(
+    a for a in ACTIONS if a not in ("planned_move", "home_education")
+)
+
 GROUP_TITLES = {
+    "register": "Today's register",
     "config": "Configuration",
     "file": "Files",
     "sheets": "Sheets",
@@ -43,10 +59,29 @@ class CheckReport:
     result: ReadResult | None
     problems: list[Problem] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    # Errors that hold back only some actions, and which: (problem, actions).
+    scoped: list[tuple[Problem, tuple[str, ...]]] = field(default_factory=list)
+    register: RegisterGap | None = None  # no marks for today after registration
+    unfilled: list[str] = field(default_factory=list)  # printed settings blank or placeholders
 
     @property
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.severity is Severity.ERROR]
+
+    @property
+    def blocking(self) -> list[Problem]:
+        """Errors that stop everything (the others hold back only what depends on them)."""
+        scoped = {id(p) for p, _ in self.scoped}
+        return [p for p in self.errors if id(p) not in scoped]
+
+    @property
+    def held(self) -> dict[str, list[Problem]]:
+        """action -> the errors that hold it back."""
+        out: dict[str, list[Problem]] = {}
+        for problem, actions in self.scoped:
+            for a in actions:
+                out.setdefault(a, []).append(problem)
+        return out
 
     @property
     def warnings(self) -> list[Problem]:
@@ -85,22 +120,105 @@ class CheckReport:
         }
 
 
-def run_check(settings: Settings, calendar: SchoolCalendar, today: date) -> CheckReport:
-    """Read everything the config names and check it. Never raises for bad data: a workbook
-    that cannot be opened at all is reported as an error in the report."""
+def run_check(
+    settings: Settings, calendar: SchoolCalendar, today: date, now: time | None = None
+) -> CheckReport:
+    """Read everything the config names and check it, for the school day ``today``; ``now``
+    is the time of day when that is the real date (None: another day, its register closed).
+    Never raises for bad data: a workbook that cannot be opened at all is reported as an error
+    in the report."""
     problems: list[Problem] = list(settings.warnings)
+    scoped: list[tuple[Problem, tuple[str, ...]]] = []
     result: ReadResult | None = None
+    gap: RegisterGap | None = None
     try:
         result = read_tracking(settings)
     except MergekitError as e:
         problems.append(error(str(e), group="file"))
     if result is not None:
+        closes = settings.policy.registration_time()
+        gap = register_gap(result.data, today, now, closes)
+        file = settings.resolve(settings.files.tracking).name
+        sheet = result.sheets_found.get("marks", "")
+        if gap is not None:
+            p = error(gap.message(), file=file, sheet=sheet, group="register", hint=gap.hint())
+            problems.append(p)
+            scoped.append((p, NEEDS_TODAYS_MARKS))
+        elif register_pending(result.data, today, now, closes):
+            problems.append(
+                warning(
+                    f"no marks for {today:%A %d/%m/%Y} yet: it is {now:%H:%M}, before "
+                    f"registration closes at {closes:%H:%M}",
+                    file=file,
+                    sheet=sheet,
+                    group="register",
+                    hint="the first-day calls need today's register: export it after "
+                    "registration and run again",
+                )
+            )
         problems.extend(result.problems)
         problems.extend(calendar_problems(result, calendar, settings, today))
         problems.extend(post_problems(result.data, settings))
     problems.extend(_transfer_list_problems(settings))
+    unfilled = _settings_problems(settings)
+    for u in unfilled:
+        problems.append(u.problem)
+        scoped.append((u.problem, u.actions))
     counts = dict(result.counts) if result else {}
-    return CheckReport(today, result, problems, counts)
+    return CheckReport(today, result, problems, counts, scoped, gap, [u.key for u in unfilled])
+
+
+def _settings_problems(settings: Settings) -> list[SettingProblem]:
+    """Settings the documents and emails print that are blank or placeholders; a template
+    that cannot be read is left to `mergekit templates check`."""
+    from mergekit.documents import DOCUMENT_ACTIONS
+    from mergekit.mail import NOTICES
+    from mergekit.settingscheck import setting_problems
+
+    try:
+        return setting_problems(settings, (*DOCUMENT_ACTIONS, *sorted(NOTICES)))
+    except MergekitError:
+        return []
+
+
+@dataclass(frozen=True)
+class RegisterGap:
+    """No marks at all for a school day whose register has closed: the workbook is an old
+    export. ``latest``: the last day before it that has marks."""
+
+    day: date
+    latest: date | None
+
+    def message(self) -> str:
+        return f"no marks recorded for {self.day:%A %d/%m/%Y}"
+
+    def hint(self) -> str:
+        latest = f"the latest marks are for {self.latest:%A %d/%m/%Y}; " if self.latest else ""
+        return (
+            f"export today's register first ({latest}first-day calls, warning letters, alerts "
+            "and CME steps wait for it, so nothing is made on old figures)"
+        )
+
+
+def _has_marks_on(data: SchoolData, day: date) -> bool:
+    return any(any(marks.get(day, ())) for marks in data.marks.values())
+
+
+def register_gap(
+    data: SchoolData, today: date, now: time | None, closes: time
+) -> RegisterGap | None:
+    """Whether the register for ``today`` is missing: the workbook has session marks, none
+    for today, and registration has closed (``now`` None means the day is over). Pure: the
+    time is a parameter."""
+    if not data.has_marks or (now is not None and now < closes) or _has_marks_on(data, today):
+        return None
+    earlier = (d for marks in data.marks.values() for d, pair in marks.items() if any(pair))
+    return RegisterGap(today, max((d for d in earlier if d < today), default=None))
+
+
+def register_pending(data: SchoolData, today: date, now: time | None, closes: time) -> bool:
+    """Before registration closes on the real day, with no marks for it yet."""
+    return data.has_marks and now is not None and now < closes and not _has_marks_on(data, today)
 
 
 def _transfer_list_problems(settings: Settings) -> list[Problem]:

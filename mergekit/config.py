@@ -15,7 +15,7 @@ import types
 import typing
 from collections.abc import Iterator
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,9 @@ ACTIONS: tuple[str, ...] = (
 
 
 def doc(text: str, default: Any = MISSING, *, example: Any = MISSING) -> Any:
-    """A config key: its help text and default (no default = required)."""
+    """A config key: its help text and default (no default = required). ``example`` is the
+    placeholder ``mergekit init`` writes instead of the default: a value still equal to it has
+    not been filled in, and documents that print it are not made."""
     meta = {"doc": text}
     if example is not MISSING:
         meta["example"] = example
@@ -90,7 +92,7 @@ class CouncilSettings:
     cme_email: str = doc(
         "Where CME referrals and Remove From Roll forms are emailed.",
         "",
-        example="cme@example.gov.uk",
+        example="cme@your-council.example.gov.uk",
     )
     cme_phone: str = doc("CME team phone.", "")
     admissions_email: str = doc("Council admissions team email (off-roll notifications).", "")
@@ -197,12 +199,23 @@ class PolicySettings:
     )
     cme_referral_days: int = doc("... before completing the CME referral form.", 10)
     remove_from_roll_days: int = doc("... before the Remove From Roll checklist.", 20)
+    registration_closes: str = doc(
+        "When the morning register closes (HH:MM, 24-hour clock). Before then, no marks for "
+        "today is expected; after it, a tracking workbook without today's marks is an old "
+        "export, and what needs today's marks waits for a new one.",
+        "09:30",
+    )
     n_code_limit_school_days: int = doc(
         "An N mark older than this must be recoded (to O if no reason is found).", 5
     )
     offroll_overdue_school_days: int = doc(
         "An Off Roll step open this many school days after the leaving date is overdue.", 10
     )
+
+    def registration_time(self) -> time:
+        """``registration_closes`` as a time (checked when the config is loaded)."""
+        hours, minutes = self.registration_closes.strip().split(":")
+        return time(int(hours), int(minutes))
 
 
 @dataclass(frozen=True)
@@ -289,6 +302,7 @@ class Settings:
     # Not keys: where the file was and what loading it noticed.
     path: Path = field(default=Path(CONFIG_NAME), compare=False)
     warnings: tuple[Problem, ...] = field(default=(), compare=False)
+    unknown_keys: tuple[str, ...] = field(default=(), compare=False)  # dotted, as written
     _lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -363,7 +377,13 @@ def load_config(path: Path) -> Settings:
     values = loader.section(Settings, raw, "")
     if loader.errors:
         raise ConfigError("\n".join([*loader.errors, *(str(w) for w in loader.warnings)]))
-    settings = Settings(**values, path=path, warnings=tuple(loader.warnings), _lines=lines)
+    settings = Settings(
+        **values,
+        path=path,
+        warnings=tuple(loader.warnings),
+        unknown_keys=tuple(loader.unknown),
+        _lines=lines,
+    )
     _check_semantics(settings, loader)
     if loader.errors:
         raise ConfigError("\n".join(loader.errors))
@@ -403,6 +423,7 @@ class _Loader:
         self.lines = lines
         self.errors: list[str] = []
         self.warnings: list[Problem] = []
+        self.unknown: list[str] = []
 
     def at(self, key: str) -> str:
         line = self.lines.get(key) or self.lines.get(key.rsplit(".", 1)[0])
@@ -418,12 +439,14 @@ class _Loader:
         }
         known.pop("path", None)
         known.pop("warnings", None)
+        known.pop("unknown_keys", None)
         out: dict[str, Any] = {}
         seen: set[str] = set()
         for key, value in raw.items():
             dotted = f"{prefix}.{key}" if prefix else key
             f = known.get(key)
             if f is None:
+                self.unknown.append(dotted)
                 guess = difflib.get_close_matches(key, list(known), n=1)
                 where = f"[{prefix}]" if prefix else "the top level"
                 hint = f" - did you mean '{guess[0]}'?" if guess else " - it is ignored"
@@ -544,6 +567,12 @@ def _check_semantics(s: Settings, loader: _Loader) -> None:
         )
     if s.policy.pa_rule not in ("policy", "dfe"):
         errs.append(f'{loader.at("policy.pa_rule")}: pa_rule must be "policy" or "dfe"')
+    closes = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", s.policy.registration_closes)
+    if closes is None or int(closes.group(1)) > 23 or int(closes.group(2)) > 59:
+        errs.append(
+            f"{loader.at('policy.registration_closes')}: registration_closes = "
+            f'{s.policy.registration_closes!r} is not a time - write it as "09:30"'
+        )
     if s.mail.security not in ("starttls", "ssl", "none"):
         errs.append(f'{loader.at("mail.security")}: security must be "starttls", "ssl" or "none"')
     from mergekit.model import FLAG_NAMES
@@ -586,7 +615,7 @@ def iter_keys(cls: type = Settings, prefix: str = "") -> Iterator[KeyDoc]:
     """Every documented key, section by section."""
     hints = typing.get_type_hints(cls)
     for f in fields(cls):
-        if f.name.startswith("_") or f.name in ("path", "warnings"):
+        if f.name.startswith("_") or f.name in ("path", "warnings", "unknown_keys"):
             continue
         tp = hints[f.name]
         key = f.name.rstrip("_")

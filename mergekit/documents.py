@@ -36,7 +36,7 @@ from mergekit.fields import LetterHistory, addressees, build_context
 from mergekit.formfields import StepsTaken
 from mergekit.ledger import Ledger
 from mergekit.model import Action, Contact, Pupil, SchoolData
-from mergekit.policy import Plan
+from mergekit.planning import Review
 from mergekit.render import (
     CompiledTemplate,
     compile_template,
@@ -109,6 +109,10 @@ class DocumentsResult:
     preview: bool = False
     run_id: int | None = None
     earlier_pdfs: tuple[Path, ...] = ()  # PDFs made again for documents made earlier today
+    struck_on: Mapping[tuple[str, str, str], date] = field(default_factory=dict)  # held strikes
+    held: tuple[Action, ...] = ()  # not made: their templates print a setting not filled in
+    held_because: tuple[str, ...] = ()  # which settings, and where
+    again: bool = False  # made again (--again): each replaces today's earlier copy
 
     @property
     def cannot_post(self) -> tuple[Document, ...]:
@@ -279,6 +283,8 @@ def produce(
     struck: Sequence[Action] = (),
     already_done: Sequence[str] = (),
     kinds: Sequence[str] = (),
+    reviewed: Review | None = None,
+    again: bool = False,
 ) -> DocumentsResult:
     """Render one document per action into the run folder (``preview``: into its preview/
     folder, recording nothing), make the PDFs when asked, then write the manifest and record
@@ -289,6 +295,9 @@ def produce(
     target = run / PREVIEW_DIR if preview else run
     sent = history or {}
     jobs = _jobs(data, actions)
+    jobs, held, because = _hold_unfilled(settings, jobs, preview)
+    if preview:
+        notes = [*notes, *because]
     fresh = {f"docx/{j.stem}.docx" for j in jobs}
     steps = _steps(ws, jobs, kinds)
     earlier = (
@@ -296,9 +305,20 @@ def produce(
         if pdf and kinds and not preview
         else []
     )
+    struck_on = {k: r.day for k, r in reviewed.held.items()} if reviewed else {}
     if not jobs and not earlier:
+        if reviewed is not None and reviewed.changes and not preview:
+            _record_review_only(ws, run, reviewed, command)
         return DocumentsResult(
-            run, (), tuple(already_done), tuple(struck), tuple(notes), preview=preview
+            run,
+            (),
+            tuple(already_done),
+            tuple(struck),
+            tuple(notes),
+            preview=preview,
+            struck_on=struck_on,
+            held=held,
+            held_because=because,
         )
     docs = _render_all(ws, data, jobs, target, sent, progress, steps) if jobs else []
     extra = list(notes)
@@ -324,14 +344,23 @@ def produce(
     run_id: int | None = None
     pack: Path | None = None
     if not preview:
+        now_in = {(d.pupil.upn, d.action.action): d.relative for d in docs}
+        # Made again under another name (the pupil moved form, say): the old file leaves the
+        # manifest, so it is neither emailed nor printed.
+        renamed = (
+            [r.file for r in read_manifest(run) if now_in.get((r.upn, r.action), r.file) != r.file]
+            if again and (run / MANIFEST).is_file()
+            else []
+        )
         manifest = merge_manifest(
             run,
             [
                 ManifestRow(d.pupil.upn, d.action.action, d.relative, d.sha256, d.recipients)
                 for d in docs
             ],
+            drop=renamed,
         )
-        run_id = _record(ws, run, docs, redone, command)
+        run_id = _record(ws, run, docs, redone, command, reviewed)
         if pdf:
             pack, missing = _pack(ws, data, run)
             if missing:
@@ -353,7 +382,29 @@ def produce(
         preview,
         run_id,
         tuple(p for _, p in redone),
+        struck_on=struck_on,
+        held=held,
+        held_because=because,
+        again=again,
     )
+
+
+def _hold_unfilled(
+    settings: Settings, jobs: list[_Job], preview: bool
+) -> tuple[list[_Job], tuple[Action, ...], tuple[str, ...]]:
+    """Jobs whose templates print a blank or placeholder setting are held back (a preview
+    makes them anyway, to show the wording): (jobs to do, held actions, why)."""
+    from mergekit.settingscheck import setting_problems
+
+    if not jobs:
+        return jobs, (), ()
+    unfilled = setting_problems(settings, [j.action.action for j in jobs])
+    why = tuple(str(u.problem) for u in unfilled)
+    if preview or not unfilled:
+        return jobs, (), why
+    blocked = {a for u in unfilled for a in u.actions}
+    held = tuple(j.action for j in jobs if j.action.action in blocked)
+    return [j for j in jobs if j.action.action not in blocked], held, why
 
 
 def _context(
@@ -485,12 +536,15 @@ def _record(
     docs: Sequence[Document],
     redone: Sequence[tuple[_Earlier, Path]],
     command: str,
+    reviewed: Review | None = None,
 ) -> int:
-    from mergekit.planning import record_actions
+    from mergekit.planning import record_actions, record_review
 
     base = ws.settings.base
     with Ledger.open(ws.settings.ledger_path) as ledger:
         run_id = ledger.start_run(command, ws.today, _shown(run, base))
+        if reviewed is not None:
+            record_review(ledger, run_id, reviewed, ws.today)
         ids = record_actions(ledger, run_id, [d.action for d in docs], ws.today)
         for d in docs:
             action_id = ids.get(d.action.key())
@@ -517,6 +571,15 @@ def _record(
                 found[-1] if found else None,
             )
     return run_id
+
+
+def _record_review_only(ws: Workspace, run: Path, reviewed: Review, command: str) -> None:
+    """Nothing to make, but the strikes staff wrote today still go into the ledger."""
+    from mergekit.planning import record_review
+
+    with Ledger.open(ws.settings.ledger_path) as ledger:
+        run_id = ledger.start_run(command, ws.today, _shown(run, ws.settings.base))
+        record_review(ledger, run_id, reviewed, ws.today)
 
 
 def _shown(path: Path, base: Path) -> str:
@@ -617,13 +680,15 @@ def _pack(ws: Workspace, data: SchoolData, run: Path) -> tuple[Path | None, int]
 
 
 def load_school(ws: Workspace) -> SchoolData:
-    """The tracking workbook, refusing to make documents from a workbook with errors."""
+    """The tracking workbook, refusing to make documents from a workbook with errors (those
+    that hold back only some actions, such as no register for today, are left to the plan and
+    to :func:`produce`)."""
     from mergekit.check import run_check
 
-    report = run_check(ws.settings, ws.calendar, ws.today)
-    if report.result is None or report.errors:
-        n = len(report.errors)
-        first = f" (first: {report.errors[0]})" if report.errors else ""
+    report = run_check(ws.settings, ws.calendar, ws.today, ws.now)
+    if report.result is None or report.blocking:
+        n = len(report.blocking)
+        first = f" (first: {report.blocking[0]})" if report.blocking else ""
         raise CheckFailed(
             f"{ws.settings.files.tracking}: `mergekit check` finds {n} error"
             f"{'s' * (n != 1)}{first} - fix them, then run again; nothing was made"
@@ -639,6 +704,7 @@ class _Chosen:
     notes: tuple[str, ...]
     history: Mapping[str, Mapping[int, date]]
     done_today: tuple[str, ...]
+    review: Review
 
 
 def _choose(
@@ -646,26 +712,27 @@ def _choose(
     data: SchoolData,
     wanted: Sequence[str],
     plan_file: Path | None,
-    plan: Plan | None = None,
+    reviewed: Review | None = None,
 ) -> _Chosen:
-    """The plan's actions of the kinds wanted. ``plan``: one the caller already made, with
-    approvals applied (``mergekit run`` plans once for all its steps)."""
+    """The plan's actions of the kinds wanted, as reviewed (today's plan workbook, strikes
+    held from earlier days). ``reviewed``: the review the caller already made (``mergekit
+    run`` plans once for all its steps)."""
     from mergekit import planning
 
     notes: list[str] = []
-    if plan is None:
-        plan = planning.make_plan(ws, data)
-        run = run_dir(ws.settings, ws.today)
-        approvals = planning.approvals_for(run, plan_file)
-        if approvals is not None:
-            plan = planning.apply_approvals(plan, approvals)
-            notes.append(f"approvals read from {plan_file or run / planning.PLAN_XLSX}")
+    if reviewed is None:
+        reviewed = planning.review(ws, data, plan_file=plan_file)
+        if reviewed.source is not None:
+            notes.append(f"approvals read from {reviewed.source}")
+    plan = reviewed.plan
     notes[:0] = plan.notes
     ours = tuple(a for a in plan.actions if a.action in wanted)
     done_keys, history = _ledger_state(ws, data)
     chosen = tuple(a for a in ours if a.approved and a.key() not in done_keys)
     struck = tuple(a for a in ours if not a.approved)
-    return _Chosen(ours, chosen, struck, tuple(notes), history, _done_today(ws, data, wanted))
+    return _Chosen(
+        ours, chosen, struck, tuple(notes), history, _done_today(ws, data, wanted), reviewed
+    )
 
 
 def _ledger_state(
@@ -700,12 +767,12 @@ def make_letters(
     plan_file: Path | None = None,
     pdf: bool = False,
     progress: Progress | None = None,
-    plan: Plan | None = None,
+    reviewed: Review | None = None,
 ) -> DocumentsResult:
     """``mergekit letters``: the approved warning letters the plan lists for today (``only``:
-    these kinds of document instead; ``plan``: today's plan, already made and approved)."""
+    these kinds of document instead; ``reviewed``: today's plan, already made and reviewed)."""
     wanted = tuple(only) or LETTERS
-    chosen = _choose(ws, data, wanted, plan_file, plan)
+    chosen = _choose(ws, data, wanted, plan_file, reviewed)
     return _produce_planned(ws, data, chosen, wanted, "letters", pdf, progress)
 
 
@@ -731,6 +798,7 @@ def _produce_planned(
         struck=chosen.struck,
         already_done=chosen.done_today,
         kinds=kinds,
+        reviewed=chosen.review,
     )
 
 
@@ -784,6 +852,79 @@ def make_forms(
         progress=progress,
         notes=notes,
         struck=[a for a in actions if not a.approved],
+        reviewed=chosen.review,
+    )
+
+
+def make_again(
+    ws: Workspace,
+    data: SchoolData,
+    upns: Sequence[str],
+    kinds: Sequence[str],
+    *,
+    pdf: bool = False,
+    progress: Progress | None = None,
+    command: str,
+) -> DocumentsResult:
+    """``--again UPN...``: make the named pupils' documents of these kinds made earlier today
+    once more, from the workbook as it is now (a deleted or spoilt PDF, a corrected address):
+    the same actions, written over the earlier files and recorded in the ledger with their new
+    hashes, the earlier records kept and marked as replaced. Nothing is made when a UPN has no
+    such document today."""
+    wanted = set(kinds)
+    path = ws.settings.ledger_path
+    ledger = Ledger.open_readonly(path) if path.is_file() else None
+    made: dict[str, list[tuple[int, str]]] = {}  # UPN -> (action id, action) with a document
+    if ledger is not None:
+        with ledger:
+            today = {r.id: r for r in ledger.actions(day=ws.today) if r.action in wanted}
+            for d in ledger.documents():
+                if d.action_id in today and d.kind == "docx":
+                    r = today[d.action_id]
+                    made.setdefault(r.upn, []).append((r.id, r.action))
+            sent = {i: ledger.sent_messages(i) for i in today}
+    else:
+        sent = {}
+    errors: list[str] = []
+    chosen: list[tuple[str, str]] = []
+    for raw in upns:
+        upn = "".join(raw.split()).upper()
+        pupil = data.pupils.get(upn)
+        if pupil is None:
+            errors.append(f"{ws.settings.files.tracking}: no pupil with the UPN {raw!r}")
+        elif upn not in made:
+            errors.append(
+                f"{upn} ({pupil.full_name}): no {' or '.join(sorted(wanted))} was made today, "
+                "so there is nothing to make again - the plan's documents are made without "
+                "--again"
+            )
+        else:
+            chosen.extend((upn, action) for _, action in dict.fromkeys(made[upn]))
+    if errors:
+        raise WorkbookError("\n".join([*errors, "Nothing was made again."]))
+    from mergekit.planning import recorded_actions
+
+    recorded = {(a.upn, a.action): a for a in recorded_actions(ws.settings, data, ws.today)}
+    actions = [recorded[key] for key in dict.fromkeys(chosen) if key in recorded]
+    notes = [
+        f"{a.upn} {a.name}: the {a.action} was already emailed ({when[:16].replace('T', ' ')} "
+        f"to {to}); the new copy is not emailed again - post it or send it yourself"
+        for upn in dict.fromkeys(u for u, _ in chosen)
+        for action_id, action in made[upn]
+        for when, to in sent.get(action_id, [])[:1]
+        if (a := recorded.get((upn, action))) is not None
+    ]
+    _, history = _ledger_state(ws, data)
+    return produce(
+        ws,
+        data,
+        actions,
+        command=command,
+        history=history,
+        pdf=pdf,
+        progress=progress,
+        notes=notes,
+        again=True,
     )
 
 

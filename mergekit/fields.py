@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -254,6 +255,21 @@ def council_context(settings: Settings) -> dict[str, Any]:
     }
 
 
+def policy_context(settings: Settings) -> dict[str, Any]:
+    """The ``[policy]`` numbers, written as a letter prints them (90, not 90.0), so the words
+    follow the school's settings: ``policy.below_threshold`` is "below 90%" (or "90% or
+    below" under the DfE rule, where exactly 90.0% counts)."""
+    p = settings.policy
+    out: dict[str, Any] = {
+        f.name: f"{v:g}" if isinstance(v, float) else v
+        for f in dataclass_fields(p)
+        if not isinstance(v := getattr(p, f.name), list)
+    }
+    pct = f"{p.pa_threshold_percent:g}%"
+    out["below_threshold"] = f"{pct} or below" if p.pa_rule == "dfe" else f"below {pct}"
+    return out
+
+
 def pupil_context(p: Pupil, school_name: str) -> dict[str, Any]:
     from mergekit.formfields import pupil_english
 
@@ -356,6 +372,7 @@ def build_context(
         "to_complete": TO_COMPLETE,
         "school": school_context(settings),
         "council": council_context(settings),
+        "policy": policy_context(settings),
         "pupil": pupil_context(pupil, settings.school.name),
         "attendance": attendance,
         "letter": {

@@ -6,13 +6,18 @@ What is kept:
 * ``actions``: an action carried out for a pupil, unique per (UPN, action, stage) where the
   stage says which occurrence it is (a date for day-1 contact, the academic year for a letter,
   the first day of an absence run for the CME steps, the start of an alert's episode);
-* ``documents``: files made for an action, with their SHA-256;
+* ``documents``: files made for an action, with their SHA-256; a file made again (``letters
+  --again``) gets a new row, and the row it replaces keeps its place with ``replaced_by``;
+* ``strikes``: actions staff struck (Approve = N in the plan workbook), per (UPN, action,
+  stage), held until a person lifts them (Y again) or the condition changes;
 * ``messages``: every email with its fixed Message-ID and state
   (queued, sending, sent, failed, unknown);
 * ``writes``: cells written into the transfer list.
 
 Every change is one transaction, so a crash leaves the ledger as it was before or after the
-change, never half-way. A ledger written by a newer mergekit is refused rather than misread.
+change, never half-way. A ledger written by a newer mergekit is refused rather than misread;
+an older one is brought up to date when it is next opened for writing (read-only, it is read
+as it is).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import Any
 
 from mergekit.errors import LedgerError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -61,7 +66,8 @@ CREATE TABLE IF NOT EXISTS documents (
     kind TEXT NOT NULL,
     path TEXT NOT NULL,
     sha256 TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    replaced_by INTEGER REFERENCES documents(id)
 );
 CREATE INDEX IF NOT EXISTS documents_upn ON documents(upn);
 CREATE TABLE IF NOT EXISTS messages (
@@ -96,7 +102,28 @@ CREATE TABLE IF NOT EXISTS writes (
     written_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS writes_upn ON writes(upn);
+CREATE TABLE IF NOT EXISTS strikes (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER REFERENCES runs(id),
+    upn TEXT NOT NULL,
+    action TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    academic_year TEXT NOT NULL,
+    day TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL DEFAULT '',
+    struck_at TEXT NOT NULL,
+    lifted_day TEXT,
+    lifted_at TEXT,
+    lifted_why TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX IF NOT EXISTS strikes_held ON strikes(upn, action, stage)
+    WHERE lifted_at IS NULL;
 """
+
+# What a ledger of each older schema needs to reach the next (the new tables come from the
+# CREATE ... IF NOT EXISTS statements above).
+_UPGRADES = {1: ("ALTER TABLE documents ADD COLUMN replaced_by INTEGER REFERENCES documents(id)",)}
 
 
 def _now() -> str:
@@ -122,6 +149,43 @@ class ActionRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class DocumentRecord:
+    id: int
+    action_id: int | None
+    upn: str
+    kind: str  # docx or pdf
+    path: str
+    sha256: str
+    created_at: str
+    replaced_by: int | None = None  # the record of the file made again in its place
+
+
+@dataclass(frozen=True, slots=True)
+class StrikeRecord:
+    """An action staff struck. Held while ``lifted_at`` is None."""
+
+    id: int
+    upn: str
+    action: str
+    stage: str
+    academic_year: str
+    day: date  # the school day it was struck
+    reason: str  # the plan's reason on that day
+    source: str  # the plan workbook the N was read from
+    struck_at: str
+    lifted_day: date | None = None
+    lifted_at: str | None = None
+    lifted_why: str = ""
+
+    def key(self) -> tuple[str, str, str]:
+        return (self.upn, self.action, self.stage)
+
+
+# (run_id, upn, action, stage, academic_year, day, reason, source) for record_strikes.
+StrikeRow = tuple[int | None, str, str, str, str, date, str, str]
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryLine:
     """One line of ``mergekit history``: something that happened for a pupil."""
 
@@ -133,9 +197,10 @@ class HistoryLine:
 class Ledger:
     """Open with :meth:`open`; use as a context manager so the connection is closed."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, version: int = SCHEMA_VERSION):
         self.conn = conn
         self.path = path
+        self.version = version  # an older ledger opened read-only keeps its own schema
 
     @classmethod
     def open(cls, path: Path) -> Ledger:
@@ -149,6 +214,9 @@ class Ledger:
         )
         if version < SCHEMA_VERSION:
             with _tx(conn):
+                for old in range(max(version, 1), SCHEMA_VERSION) if version else ():
+                    for statement in _UPGRADES.get(old, ()):
+                        conn.execute(statement)
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)
@@ -160,10 +228,10 @@ class Ledger:
         """Open an existing ledger only to read it (``mergekit plan`` must not change it).
         None when the file holds no mergekit tables yet."""
         conn, version = _connect(path, f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        if version < SCHEMA_VERSION:
+        if version < 1:
             conn.close()
             return None
-        return cls(conn, path)
+        return cls(conn, path, version)
 
     def close(self) -> None:
         self.conn.close()
@@ -248,17 +316,7 @@ class Ledger:
     def actions(
         self, upn: str | None = None, action: str | None = None, day: date | None = None
     ) -> list[ActionRecord]:
-        sql = "SELECT * FROM actions WHERE 1=1"
-        args: list[Any] = []
-        if upn:
-            sql += " AND upn = ?"
-            args.append(upn)
-        if action:
-            sql += " AND action = ?"
-            args.append(action)
-        if day is not None:
-            sql += " AND day = ?"
-            args.append(day.isoformat())
+        sql, args = _select("actions", upn=upn, action=action, day=day.isoformat() if day else None)
         sql += " ORDER BY day, id"
         return [
             ActionRecord(
@@ -292,6 +350,62 @@ class Ledger:
             (r[0], r[1], r[2]) for r in self.conn.execute("SELECT upn, action, stage FROM actions")
         }
 
+    # -- strikes ---------------------------------------------------------------------------
+
+    def record_strikes(self, rows: Sequence[StrikeRow]) -> int:
+        """Record struck actions in one transaction; one already held is left as it is.
+        Returns how many were new."""
+        new = 0
+        now = _now()
+        with self.transaction() as c:
+            for run_id, upn, action, stage, year, day, reason, source in rows:
+                cur = c.execute(
+                    "INSERT OR IGNORE INTO strikes (run_id, upn, action, stage, academic_year, "
+                    "day, reason, source, struck_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (run_id, upn, action, stage, year, day.isoformat(), reason, source, now),
+                )
+                new += cur.rowcount
+        return new
+
+    def lift_strikes(self, keys: Sequence[tuple[str, str, str]], day: date, why: str) -> int:
+        """Lift the held strikes of these (UPN, action, stage) keys; returns how many."""
+        lifted = 0
+        now = _now()
+        with self.transaction() as c:
+            for upn, action, stage in keys:
+                cur = c.execute(
+                    "UPDATE strikes SET lifted_day = ?, lifted_at = ?, lifted_why = ? "
+                    "WHERE upn = ? AND action = ? AND stage = ? AND lifted_at IS NULL",
+                    (day.isoformat(), now, why, upn, action, stage),
+                )
+                lifted += cur.rowcount
+        return lifted
+
+    def strikes(self, upn: str | None = None, *, held_only: bool = False) -> list[StrikeRecord]:
+        """Strikes, oldest first (``held_only``: those not lifted). An older ledger has none."""
+        if self.version < 2:
+            return []
+        sql, args = _select("strikes", upn=upn)
+        if held_only:
+            sql += " AND lifted_at IS NULL"
+        return [
+            StrikeRecord(
+                r["id"],
+                r["upn"],
+                r["action"],
+                r["stage"],
+                r["academic_year"],
+                date.fromisoformat(r["day"]),
+                r["reason"],
+                r["source"],
+                r["struck_at"],
+                date.fromisoformat(r["lifted_day"]) if r["lifted_day"] else None,
+                r["lifted_at"],
+                r["lifted_why"],
+            )
+            for r in self.conn.execute(sql + " ORDER BY id", args)
+        ]
+
     # -- documents -------------------------------------------------------------------------
 
     def record_document(
@@ -303,13 +417,49 @@ class Ledger:
         sha256: str,
         action_id: int | None = None,
     ) -> int:
+        """Record a file made. An earlier record of the same file, or of the same kind of file
+        for the same action (made again, perhaps under a new name), is kept, marked as
+        replaced by this one."""
         with self.transaction() as c:
             cur = c.execute(
                 "INSERT INTO documents (action_id, run_id, upn, kind, path, sha256, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (action_id, run_id, upn, kind, str(path), sha256, _now()),
             )
-            return int(cur.lastrowid or 0)
+            new = int(cur.lastrowid or 0)
+            c.execute(
+                "UPDATE documents SET replaced_by = ? WHERE id != ? AND replaced_by IS NULL "
+                "AND (path = ? OR (action_id IS NOT NULL AND action_id = ? AND kind = ?))",
+                (new, new, str(path), action_id, kind),
+            )
+            return new
+
+    def documents(self, upn: str | None = None) -> list[DocumentRecord]:
+        """Files recorded, oldest first, with what replaced them."""
+        sql = "SELECT * FROM documents" + (" WHERE upn = ?" if upn else "") + " ORDER BY id"
+        rows = self.conn.execute(sql, (upn,) if upn else ())
+        return [
+            DocumentRecord(
+                r["id"],
+                r["action_id"],
+                r["upn"],
+                r["kind"],
+                r["path"],
+                r["sha256"],
+                r["created_at"],
+                r["replaced_by"] if self.version >= 2 else None,
+            )
+            for r in rows
+        ]
+
+    def sent_messages(self, action_id: int) -> list[tuple[str, str]]:
+        """(sent at, recipients) of the emails already sent for an action."""
+        rows = self.conn.execute(
+            "SELECT sent_at, recipients FROM messages WHERE action_id = ? AND state = 'sent' "
+            "ORDER BY id",
+            (action_id,),
+        )
+        return [(str(r[0]), ", ".join(json.loads(r[1]))) for r in rows]
 
     # -- transfer-list writes --------------------------------------------------------------
 
@@ -346,14 +496,29 @@ class Ledger:
                     f"{a.reason} (school day {a.day:%d/%m/%Y}, stage {a.stage})",
                 )
             )
-        for r in self.conn.execute("SELECT * FROM documents WHERE upn=? ORDER BY id", (upn,)):
+        for d in self.documents(upn):
+            replaced = " (replaced: made again later)" if d.replaced_by else ""
             lines.append(
                 HistoryLine(
-                    r["created_at"],
-                    f"document ({r['kind']})",
-                    f"{r['path']} sha256 {r['sha256'][:12]}",
+                    d.created_at,
+                    f"document ({d.kind})",
+                    f"{d.path} sha256 {d.sha256[:12]}{replaced}",
                 )
             )
+        for st in self.strikes(upn):
+            lines.append(
+                HistoryLine(
+                    st.struck_at,
+                    f"struck {st.action}",
+                    f"N in {st.source or 'the plan workbook'} on school day {st.day:%d/%m/%Y} "
+                    f"(stage {st.stage}): {st.reason}",
+                )
+            )
+            if st.lifted_at:
+                day = f" on school day {st.lifted_day:%d/%m/%Y}" if st.lifted_day else ""
+                lines.append(
+                    HistoryLine(st.lifted_at, f"strike lifted {st.action}", f"{st.lifted_why}{day}")
+                )
         for r in self.conn.execute("SELECT * FROM messages WHERE upn=? ORDER BY id", (upn,)):
             to = ", ".join(json.loads(r["recipients"]))
             when = r["sent_at"] or r["updated_at"]
@@ -376,13 +541,17 @@ class Ledger:
 
     def history_counts(self) -> list[tuple[str, int, int, int, str]]:
         """(UPN, actions, documents, emails, last activity) for every pupil with history."""
+        strikes = (
+            "UNION ALL SELECT upn, 0, 0, 0, struck_at FROM strikes" if self.version >= 2 else ""
+        )
         rows = self.conn.execute(
-            """
+            f"""
             SELECT upn, SUM(a), SUM(d), SUM(m), MAX(at) FROM (
                 SELECT upn, 1 AS a, 0 AS d, 0 AS m, created_at AS at FROM actions
                 UNION ALL SELECT upn, 0, 1, 0, created_at FROM documents
                 UNION ALL SELECT upn, 0, 0, 1, updated_at FROM messages
                 UNION ALL SELECT upn, 0, 0, 0, written_at FROM writes
+                {strikes}
             ) GROUP BY upn ORDER BY upn
             """
         )
@@ -403,6 +572,17 @@ class Ledger:
             "ORDER BY upn"
         )
         return [r[0] for r in rows]
+
+
+def _select(table: str, **equal: str | None) -> tuple[str, list[Any]]:
+    """SELECT * FROM table with ``column = ?`` for each value given (None: any)."""
+    sql = f"SELECT * FROM {table} WHERE 1=1"
+    args: list[Any] = []
+    for column, value in equal.items():
+        if value:
+            sql += f" AND {column} = ?"
+            args.append(value)
+    return sql, args
 
 
 def _connect(

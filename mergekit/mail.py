@@ -549,7 +549,15 @@ class _Builder:
         ):
             problem = f"{document} has changed since it was made (its sha256 differs)"
         if problem:
-            self.notes.append(f"{where}: {problem} - not emailed; make the documents again")
+            command = (
+                "forms"
+                if row.action in ("cme_referral", "remove_from_roll", "planned_move")
+                else "letters"
+            )
+            self.notes.append(
+                f"{where}: {problem} - not emailed; make it again with "
+                f"`mergekit {command} --again {pupil.upn} --pdf`, then send"
+            )
             self.print_items.append(
                 PrintItem(pupil, row.action, document, "", f"not emailed: {problem}")
             )
@@ -618,8 +626,9 @@ def build_batch(
         b.notes.append(
             "day-1 notices to social workers were not built: the day's plan is not available"
         )
+    held = _unfilled_notices(settings, wanted, b.notes)
     for a in plan or ():
-        if a.action in NOTICES and a.action in wanted and a.approved:
+        if a.action in NOTICES and a.action in wanted and a.approved and a.action not in held:
             pupil = data.pupils.get(a.upn)
             if pupil is not None:
                 b.add(pupil, a, "", None)
@@ -639,6 +648,16 @@ def build_batch(
         tuple(b.notes),
         tuple(sorted(b.held, key=key)),
     )
+
+
+def _unfilled_notices(settings: Settings, wanted: frozenset[str], notes: list[str]) -> set[str]:
+    """The notices whose email prints a setting left blank or as the starter's placeholder:
+    not built, and the notes say which setting."""
+    from mergekit.settingscheck import setting_problems
+
+    unfilled = setting_problems(settings, sorted(NOTICES & wanted))
+    notes.extend(f"{u.problem} - the day-1 notices were not written" for u in unfilled)
+    return {a for u in unfilled for a in u.actions}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -642,12 +642,12 @@ def day_actions(ws: Workspace, data: SchoolData, day: date, folder: Path) -> lis
     the actions the ledger already records for that day. The command that made the documents
     records them as done, after which the plan leaves them out; their reasons and evidence
     (e.g. the first day of absence) still belong in the emails."""
-    from mergekit.planning import apply_approvals, approvals_for, make_plan, with_recorded
+    from mergekit.planning import PLAN_XLSX, review, with_recorded
 
-    plan = make_plan(replace(ws, today=day), data)
-    approvals = approvals_for(folder)
-    if approvals is not None:
-        plan = apply_approvals(plan, approvals)
+    reviewed = folder / PLAN_XLSX  # the run's own plan workbook, and the ledger's strikes
+    on_day = replace(ws, today=day, now=ws.now if day == ws.today else None)
+    found = reviewed.is_file()
+    plan = review(on_day, data, plan_file=reviewed if found else None, approvals=found).plan
     return with_recorded(plan.actions, ws.settings, data, day)
 
 

@@ -23,10 +23,10 @@ from mergekit.mail import HeldForm
 from mergekit.model import Action, SchoolData
 from mergekit.outbox import SendReport, deliver
 from mergekit.planning import (
-    apply_approvals,
-    approvals_for,
-    make_plan,
+    Review,
     record_actions,
+    record_review,
+    review,
     run_dir,
     with_recorded,
 )
@@ -54,8 +54,9 @@ class RunReport:
 
     @property
     def stopped(self) -> bool:
-        """check found errors: nothing was produced."""
-        return not self.check.ok
+        """check found errors that stop everything: nothing was produced. (Errors that hold
+        back only some actions, such as no register for today, do not stop the rest.)"""
+        return bool(self.check.blocking)
 
     @property
     def new_actions(self) -> int:
@@ -114,7 +115,7 @@ def run_day(
     """The day's work for ``ws.today``. Library errors (a locked ledger, LibreOffice hanging)
     propagate as MergekitError after whatever was finished was recorded."""
     env = os.environ if env is None else env
-    check = run_check(ws.settings, ws.calendar, ws.today)
+    check = run_check(ws.settings, ws.calendar, ws.today, ws.now)
     report = RunReport(ws, check)
     if report.stopped or check.result is None:
         return report
@@ -123,15 +124,15 @@ def run_day(
     folder.mkdir(parents=True, exist_ok=True)
     report.run_dir = folder
     # Plan once: the documents and emails below use this plan rather than making their own.
-    plan, report.recorded, day = _plan_day(ws, data, folder)
-    report.plan = plan
+    reviewed, report.recorded, day = _plan_day(ws, data, folder)
+    report.plan = reviewed.plan
     report.worklist, report.worklist_counts = write_day_worklist(
         folder, day, data, ws.settings, ws.today
     )
     pdf = _libreoffice(ws)
     report.pdf_missing = pdf
     report.documents = make_letters(
-        ws, data, only=DOCUMENT_ACTIONS, pdf=not pdf, progress=progress, plan=plan
+        ws, data, only=DOCUMENT_ACTIONS, pdf=not pdf, progress=progress, reviewed=reviewed
     )
     try:
         report.email = deliver(ws, send=send, limit=limit, env=env, data=data, plan=day)
@@ -144,16 +145,16 @@ def run_day(
 
 def _plan_day(
     ws: Workspace, data: SchoolData, folder: Path
-) -> tuple[Plan, dict[str, int], list[Action]]:
-    """Today's plan with the reviewed plan's strikes, the list actions recorded now, and the
-    day's approved actions (those recorded earlier today included)."""
-    plan = make_plan(ws, data)
-    approvals = approvals_for(folder)
-    if approvals is not None:
-        plan = apply_approvals(plan, approvals)
-    recorded = _record_listed(ws, plan, folder)
-    day = [a for a in with_recorded(plan.actions, ws.settings, data, ws.today) if a.approved]
-    return plan, recorded, day
+) -> tuple[Review, dict[str, int], list[Action]]:
+    """Today's plan as reviewed (today's plan workbook, the strikes the ledger holds), the
+    list actions recorded now, and the day's approved actions (those recorded earlier today
+    included)."""
+    reviewed = review(ws, data)
+    recorded = _record_listed(ws, reviewed, folder)
+    day = [
+        a for a in with_recorded(reviewed.plan.actions, ws.settings, data, ws.today) if a.approved
+    ]
+    return reviewed, recorded, day
 
 
 @dataclass
@@ -172,21 +173,25 @@ def make_worklist(ws: Workspace, data: SchoolData) -> WorklistReport:
     mergekit's side) and writes ``<run folder>/worklist.xlsx``."""
     folder = run_dir(ws.settings, ws.today)
     folder.mkdir(parents=True, exist_ok=True)
-    plan, recorded, day = _plan_day(ws, data, folder)
+    reviewed, recorded, day = _plan_day(ws, data, folder)
     path, counts = write_day_worklist(folder, day, data, ws.settings, ws.today)
-    return WorklistReport(plan, path, counts, recorded)
+    return WorklistReport(reviewed.plan, path, counts, recorded)
 
 
-def _record_listed(ws: Workspace, plan: Plan, folder: Path) -> dict[str, int]:
+def _record_listed(ws: Workspace, reviewed: Review, folder: Path) -> dict[str, int]:
     """Record the approved list actions (calls, alerts, CME contacts): making the list is
-    doing them, from mergekit's side. Documents record themselves when they are made."""
+    doing them, from mergekit's side; and the strikes staff wrote in today's plan workbook.
+    Documents record themselves when they are made."""
     todo: list[Action] = [
-        a for a in plan.actions if a.approved and a.action in (*LISTED, "vulnerable_day1_contact")
+        a
+        for a in reviewed.plan.actions
+        if a.approved and a.action in (*LISTED, "vulnerable_day1_contact")
     ]
-    if not todo:
+    if not todo and not reviewed.changes:
         return {}
     with Ledger.open(ws.settings.ledger_path) as ledger:
         run_id = ledger.start_run("run", ws.today, folder)
+        record_review(ledger, run_id, reviewed, ws.today)
         record_actions(ledger, run_id, todo, ws.today)
     return dict(Counter(a.action for a in todo))
 

@@ -2,7 +2,8 @@
 
 Rows are matched back by UPN + action + stage, so staff may sort and filter the sheet freely.
 Writing over an existing plan workbook keeps the decisions already made in it: a re-run of
-``mergekit plan --xlsx`` the same day never turns an N back into a Y.
+``mergekit plan --xlsx`` the same day never turns an N back into a Y. An action struck on an
+earlier day and still struck is written with N and a note, so writing Y lifts the strike.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from mergekit.policy import Plan
 from mergekit.xlsxprint import lay_out
 from mergekit.xlsxstyle import choice_list, help_sheet, style_header
 
-HEADERS = ("UPN", "Name", "Year", "Reg group", "Action", "Reason", "Stage", "Approve")
-WIDTHS = (14, 20, 5, 7, 24, 60, 11, 8)  # one landscape A4 page wide at full size
+HEADERS = ("UPN", "Name", "Year", "Reg group", "Action", "Reason", "Stage", "Approve", "Note")
+WIDTHS = (14, 20, 5, 7, 24, 60, 11, 8, 20)  # one landscape A4 page wide at about 90%
 _KEYS = ("upn", "action", "stage", "approve")
 
 Approvals = dict[tuple[str, str, str], bool]
@@ -32,6 +33,9 @@ _HOW_TO = (
     "Each row on the Plan sheet is one letter, call, form or alert mergekit will act on.",
     "Approve: Y (the default) keeps the action; N strikes it, so nothing is produced for it.",
     "A blank Approve cell counts as N.",
+    "A strike holds on later days too, until you write Y against it in that day's plan (the "
+    "Note column says when it was struck), or the pupil's situation changes and the plan says "
+    "so.",
     "You may sort and filter the rows: they are matched back by UPN, Action and Stage, so do "
     "not edit those three columns.",
     "Save the workbook (keep the .xlsx format) before running the next mergekit command.",
@@ -41,9 +45,13 @@ _HOW_TO = (
 )
 
 
-def write_plan_xlsx(plan: Plan, path: Path) -> int:
+def write_plan_xlsx(
+    plan: Plan, path: Path, notes: Mapping[tuple[str, str, str], str] | None = None
+) -> int:
     """Write the review workbook atomically. Decisions already in an existing plan workbook
-    at ``path`` are kept; returns how many rows kept an N from it."""
+    at ``path`` are kept; an action not approved in ``plan`` (a strike held from an earlier
+    day) is written N. ``notes``: the Note column by (UPN, action, stage). Returns how many
+    rows kept an N from the existing workbook."""
     from openpyxl import Workbook
 
     kept: Approvals = {}
@@ -62,9 +70,10 @@ def write_plan_xlsx(plan: Plan, path: Path) -> int:
     ws.append(list(HEADERS))
     style_header(ws[1])
     struck = 0
+    notes = notes or {}
     for a in plan.actions:
-        approve = kept.get(a.key(), True)
-        struck += not approve
+        approve = kept.get(a.key(), a.approved)
+        struck += not approve and a.key() in kept
         ws.append(
             [
                 a.upn,
@@ -75,12 +84,13 @@ def write_plan_xlsx(plan: Plan, path: Path) -> int:
                 a.reason,
                 a.stage,
                 "Y" if approve else "N",
+                notes.get(a.key(), ""),
             ]
         )
     last = ws.max_row
     lay_out(ws, WIDTHS, header_rows=1, title=f"Plan to review for {plan.today:%A %d/%m/%Y}")
     ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:H{max(last, 1)}"
+    ws.auto_filter.ref = f"A1:I{max(last, 1)}"
     if last >= 2:
         why = "Type Y to approve this action or N to strike it."
         choice_list(ws, f"H2:H{last}", ("Y", "N"), "Approve", why)

@@ -134,6 +134,22 @@ def evaluate(
     return Plan(today, tuple(ordered), tuple(rules.skipped()), tuple(notes))
 
 
+def letter_condition_since(
+    data: SchoolData, calendar: SchoolCalendar, policy: PolicySettings, upn: str, today: date
+) -> date | None:
+    """The first school day of the unbroken stretch, ending ``today``, on which the pupil's
+    attendance this year was low enough for a warning letter, from the day-by-day marks. None
+    when it is not low enough today, or when the workbook has no marks to tell (summary
+    figures only). A letter's stage is the academic year, so this is how a strike on it can
+    tell that the pupil recovered and fell back since."""
+    pupil = data.pupils.get(upn)
+    marks = data.marks_of(upn) if data.has_marks else {}
+    if pupil is None or not marks:
+        return None
+    rules = _Rules(data, calendar, policy, History(), today)
+    return rules.letter_since(Timeline(marks, today))
+
+
 # ---------------------------------------------------------------------------------------------
 # Session counts over one pupil's marks
 
@@ -454,6 +470,17 @@ class _Rules:
         if self.dfe:  # absence of (100 - threshold)% or more: exactly 90.0% counts
             return (1 - a.rate) * 100 >= 100 - self.pa
         return a.rate * 100 < self.pa
+
+    def letter_since(self, line: Timeline) -> date | None:
+        minimum = self.policy.min_possible_sessions
+
+        def holds(d: date) -> bool:
+            possible, present, _ = line.counts(self.year_start, d)
+            if not possible or possible < minimum:
+                return False
+            return self._is_pa(_Attendance(Fraction(present, possible), possible, present, "marks"))
+
+        return self._episode_start(holds)
 
     def _letter(self, p: Pupil, a: _Attendance) -> Iterable[Action]:
         minimum = self.policy.min_possible_sessions

@@ -160,12 +160,15 @@ def read_manifest(run: Path) -> list[ManifestRow]:
         raise ManifestError(f"{path}: cannot read it ({e.strerror}) - {_REMAKE}") from e
 
 
-def merge_manifest(run: Path, rows: Iterable[ManifestRow]) -> Path:
+def merge_manifest(run: Path, rows: Iterable[ManifestRow], drop: Iterable[str] = ()) -> Path:
     """Add (or replace, by file) rows in the run folder's manifest.csv, keeping the rows of
-    documents made earlier the same day; sorted by file, which is hand-out order. Written
-    whole or not at all, and synced: the manifest is the run's record of what it made."""
+    documents made earlier the same day (but those of the files in ``drop``: made again
+    under another name); sorted by file, which is hand-out order. Written whole or not at
+    all, and synced: the manifest is the run's record of what it made."""
     path = run / MANIFEST
     by_file = {r.file: r for r in read_manifest(run) if r.file} if path.is_file() else {}
+    for file in drop:
+        by_file.pop(file, None)
     by_file.update((r.file, r) for r in rows)
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\r\n")

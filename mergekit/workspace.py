@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
 
 from mergekit.calendar import SchoolCalendar
@@ -23,15 +23,21 @@ class Workspace:
     today: date  # the school day mergekit works for
     requested: date  # the date that was asked for (or the real date)
     note: str = ""  # why ``today`` differs from ``requested``, for the user
+    # The time of day when ``today`` is the real date; None when working for another day,
+    # whose register is complete (the rules take it as a parameter, never from the clock).
+    now: time | None = None
 
 
 def open_workspace(
-    config: Path | None, today: date | None = None, clock: Callable[[], date] = date.today
+    config: Path | None, today: date | None = None, clock: Callable[[], datetime] = datetime.now
 ) -> Workspace:
     settings = load_config(find_config(config))
     calendar = SchoolCalendar.from_settings(settings.calendar)
-    requested = today or settings.run.today or clock()
-    return Workspace(settings, calendar, *school_day_for(calendar, requested))
+    real = clock()
+    requested = today or settings.run.today or real.date()
+    day, requested, note = school_day_for(calendar, requested)
+    now = real.time() if day == real.date() else None
+    return Workspace(settings, calendar, day, requested, note, now)
 
 
 def school_day_for(calendar: SchoolCalendar, requested: date) -> tuple[date, date, str]:

@@ -345,7 +345,7 @@ def letterhead(doc: DocumentObject) -> None:
     for text in (
         "{{ school.address }}",
         "Telephone {{ school.phone }}  ·  {{ school.email }}",
-        "{{ school.website }}",
+        "{% if school.website %}{{ school.website }}{% endif %}",
     ):
         q = head.add_paragraph()
         add_runs(q, text, size=9, colour=GREY)
@@ -490,8 +490,10 @@ def pa_letter(number: int) -> DocumentObject:
     address_block(doc)
     para(doc, "{{ recipient.salutation }},", after=8)
     titles = {
-        1: "{{ pupil.full_name }} ({{ pupil.year_and_reg }}): attendance below 90%",
-        2: "{{ pupil.full_name }} ({{ pupil.year_and_reg }}): attendance is still below 90%",
+        1: "{{ pupil.full_name }} ({{ pupil.year_and_reg }}): attendance "
+        "{{ policy.below_threshold }}",
+        2: "{{ pupil.full_name }} ({{ pupil.year_and_reg }}): attendance is still "
+        "{{ policy.below_threshold }}",
         3: "{{ pupil.full_name }} ({{ pupil.year_and_reg }}): final letter about attendance",
     }
     para(doc, titles[number], bold=True, after=8)
@@ -499,16 +501,17 @@ def pa_letter(number: int) -> DocumentObject:
         para(
             doc,
             "I am writing because {{ pupil.preferred_name }}'s attendance at school this year is "
-            "below 90%. Like all schools in England, we count a pupil whose attendance is below "
-            "90% as persistently absent, and we want to work with you to improve it.",
+            "{{ policy.below_threshold }}. In England, a pupil who misses 10% or more of their "
+            "school sessions counts as persistently absent, and we want to work with you to "
+            "improve {{ pupil.preferred_name }}'s attendance.",
         )
     elif number == 2:
         para(
             doc,
             "{% if letter.letter_1_date %}We wrote to you on {{ letter.letter_1_date }}"
             "{% else %}We have written to you before{% endif %} about "
-            "{{ pupil.preferred_name }}'s attendance. I am sorry to say that it is still below "
-            "90%, and we are now concerned.",
+            "{{ pupil.preferred_name }}'s attendance. I am sorry to say that it is still "
+            "{{ policy.below_threshold }}, and we are now concerned.",
         )
     else:
         para(
@@ -516,8 +519,8 @@ def pa_letter(number: int) -> DocumentObject:
             "{% if letter.letter_1_date and letter.letter_2_date %}We wrote to you on "
             "{{ letter.letter_1_date }} and again on {{ letter.letter_2_date }}"
             "{% else %}We have written to you twice before{% endif %} about "
-            "{{ pupil.preferred_name }}'s attendance. It is still below 90%, so this is our final "
-            "letter before we ask the local authority to consider formal action.",
+            "{{ pupil.preferred_name }}'s attendance. It is still {{ policy.below_threshold }}, so "
+            "this is our final letter before we ask the local authority to consider formal action.",
         )
     attendance_summary(doc)
     recent_absences(doc)

@@ -311,6 +311,28 @@ def _summary_cells(p: Pupil) -> tuple[object, object, object]:
     return (s.possible, s.present, s.percent) if s else (None, None, None)
 
 
+# Every [school] and [council] setting the bundled templates print, filled in (documents are
+# not made while one is blank or a placeholder).
+FILLED_IN_SETTINGS = """
+[school]
+name = "Testbridge School"
+address = ["1 School Lane", "Exampleton", "ZZ9 9ZZ"]
+phone = "01632 960 000"
+email = "office@testbridge.example.org"
+head_teacher = "Mrs Hana Head"
+attendance_officer = "Mr Aled Officer"
+attendance_officer_phone = "01632 960 001"
+attendance_officer_email = "attendance@testbridge.example.org"
+dsl = "Ms Dee Lead"
+[council]
+name = "Exampleshire Council"
+cme_email = "cme@example.gov.uk"
+cme_phone = "01632 960 700"
+admissions_email = "admissions@example.gov.uk"
+address = ["Civic Centre", "Exampleton", "ZZ1 1CC"]
+"""
+
+
 def write_config(folder: Path, today: date = TODAY, extra: str = "") -> Path:
     terms = ",\n  ".join(f"{{ start = {t.start}, end = {t.end} }}" for t in TERMS)
     cfg = folder / "mergekit.toml"

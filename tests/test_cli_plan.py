@@ -148,7 +148,10 @@ def test_struck_actions_in_plan_xlsx_are_not_recorded(school: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Recorded 9 actions as done" in result.output
     assert "1 not approved, left out" in result.output
-    assert pairs(plan_json(school)) == {(pupil(1).upn, "pa_letter_1")}
+    # Struck, so not in the JSON of what will be done, but listed as struck in the table.
+    assert pairs(plan_json(school)) == set()
+    table = run("plan", "--config", str(school)).stdout
+    assert "[struck on 27/11/2026]" in next(x for x in table.splitlines() if "Amy Ashworth" in x)
 
 
 def set_approve(path: Path, upn: str, action: str, value: str | None) -> None:
@@ -176,9 +179,10 @@ def test_plan_xlsx_review_workbook(school: Path, tmp_path: Path) -> None:
         "Reason",
         "Stage",
         "Approve",
+        "Note",
     ]
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == f"A1:H{ws.max_row}"
+    assert ws.auto_filter.ref == f"A1:I{ws.max_row}"
     assert ws.max_row == 1 + len(EXPECTED)
     assert {r[7].value for r in ws.iter_rows(min_row=2)} == {"Y"}
     validations = ws.data_validations.dataValidation

@@ -21,7 +21,15 @@ from pathlib import Path
 import pytest
 from docx import Document
 from openpyxl import Workbook
-from policy_builders import CLOSURES, INSET, TERMS, TODAY, calendar, make_upn
+from policy_builders import (
+    CLOSURES,
+    FILLED_IN_SETTINGS,
+    INSET,
+    TERMS,
+    TODAY,
+    calendar,
+    make_upn,
+)
 
 from mergekit.documents import (
     FORMS,
@@ -198,18 +206,7 @@ def write_school(folder: Path, kids: Iterable[Kid], extra_config: str = "") -> P
     cfg = folder / "mergekit.toml"
     cfg.write_text(
         f"""
-[school]
-name = "Testbridge School"
-address = ["1 School Lane", "Exampleton", "ZZ9 9ZZ"]
-phone = "01632 960 000"
-email = "office@testbridge.example.org"
-head_teacher = "Mrs Hana Head"
-attendance_officer = "Mr Aled Officer"
-attendance_officer_phone = "01632 960 001"
-attendance_officer_email = "attendance@testbridge.example.org"
-[council]
-name = "Exampleshire Council"
-cme_email = "cme@example.gov.uk"
+{FILLED_IN_SETTINGS}
 [files]
 tracking = "tracking.xlsx"
 [calendar]

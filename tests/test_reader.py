@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from openpyxl import Workbook
+from policy_builders import FILLED_IN_SETTINGS
 
 from mergekit.cli import main
 from mergekit.columns import SHEETS, header_index, match_header
@@ -26,8 +27,7 @@ def write_config(folder: Path, tracking: Path | str, extra: str = "") -> Path:
     cfg = folder / "mergekit.toml"
     cfg.write_text(
         f"""
-[school]
-name = "Exampleton High"
+{FILLED_IN_SETTINGS}
 [files]
 tracking = "{tracking}"
 transfer_list = "transfer_list.xlsx"

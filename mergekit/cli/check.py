@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 
 import click
@@ -18,14 +18,14 @@ from mergekit.errors import Severity
 @config_option
 @today_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON for machines.")
-def check(config: Path | None, today: datetime | None, as_json: bool) -> None:
+def check(config: Path | None, today: date | None, as_json: bool) -> None:
     """Read the workbooks and list every problem, grouped, with the cell to fix.
 
     Exit status 1 when there are errors (other commands will not run until they are fixed),
     0 when there are only warnings or none.
     """
     ws = workspace(config, today, quiet=as_json)
-    report = run_check(ws.settings, ws.calendar, ws.today)
+    report = run_check(ws.settings, ws.calendar, ws.today, ws.now)
     if as_json:
         click.echo(json.dumps(report.as_json(), indent=2))
     else:

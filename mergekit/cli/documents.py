@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -20,6 +20,7 @@ from mergekit.documents import (
     field_schema,
     list_fields,
     load_school,
+    make_again,
     make_forms,
     make_letters,
     make_preview,
@@ -48,9 +49,19 @@ plan_option = click.option(
 )
 
 
+again_option = click.option(
+    "--again",
+    is_flag=True,
+    help="Make today's documents of the pupils named by UPN once more (a deleted PDF, a "
+    "corrected address): written over the earlier files and recorded in the ledger as "
+    "replacements.",
+)
+
+
 @main.command()
 @config_option
 @today_option
+@click.argument("upns", nargs=-1, metavar="[UPN]...")
 @click.option(
     "--only",
     multiple=True,
@@ -63,13 +74,16 @@ plan_option = click.option(
     help="Make one sample of each letter in the run folder's preview/ folder; nothing is "
     "recorded, so you can check the wording first.",
 )
+@again_option
 @pdf_option
 @plan_option
 def letters(
     config: Path | None,
-    today: datetime | None,
+    today: date | None,
+    upns: tuple[str, ...],
     only: tuple[str, ...],
     preview: bool,
+    again: bool,
     pdf: bool,
     plan_file: Path | None,
 ) -> None:
@@ -78,12 +92,22 @@ def letters(
     Only the letters the plan lists, and that staff approved (the Approve column of plan.xlsx),
     are made; letters already made are never made again. They go into the run folder
     (out/<date>/docx/), listed in manifest.csv and recorded in the ledger.
+
+    To make a pupil's letter of today once more, name the pupil: mergekit letters --again
+    UPN --pdf.
     """
+    if upns and not again:
+        raise click.UsageError("name pupils only with --again (mergekit letters --again UPN)")
+    if again and (not upns or preview):
+        raise click.UsageError("--again needs the UPNs of the pupils, and no --preview")
     ws = workspace(config, today)
     if preview:
         _preview(ws, only or LETTERS, pdf)
         return
     data = load_school(ws)
+    if again:
+        _again(ws, data, upns, only or LETTERS, pdf, "letter")
+        return
     with progress_bars() as progress:
         result = make_letters(ws, data, only=only, plan_file=plan_file, pdf=pdf, progress=progress)
     _report(ws, result, "letter")
@@ -107,22 +131,25 @@ def letters(
     is_flag=True,
     help="Make one sample of each form in the run folder's preview/ folder, recording nothing.",
 )
+@again_option
 @pdf_option
 @plan_option
 def forms(
     config: Path | None,
-    today: datetime | None,
+    today: date | None,
     upns: tuple[str, ...],
     due: bool,
     forms: tuple[str, ...],
     preview: bool,
+    again: bool,
     pdf: bool,
     plan_file: Path | None,
 ) -> None:
     """Make the CME referral, Remove From Roll and planned-move forms, pre-filled.
 
     Name pupils by UPN to make their forms (the ones the plan lists, or those given with
-    --form), or use --due for every form the plan says is due today.
+    --form), or use --due for every form the plan says is due today. --again UPN... makes
+    the forms made for those pupils today once more, recorded as replacements.
     """
     if preview:
         ws = workspace(config, today)
@@ -132,8 +159,13 @@ def forms(
         raise click.UsageError("name pupils by UPN, or use --due for every form due today")
     if upns and due:
         raise click.UsageError("use either UPNs or --due, not both")
+    if again and due:
+        raise click.UsageError("--again needs the UPNs of the pupils, not --due")
     ws = workspace(config, today)
     data = load_school(ws)
+    if again:
+        _again(ws, data, upns, forms or FORMS, pdf, "form")
+        return
     with progress_bars() as progress:
         result = make_forms(
             ws,
@@ -152,7 +184,7 @@ def forms(
 @config_option
 @today_option
 @click.option("--upn", help="Show the values for this pupil (default: the first pupil).")
-def fields(config: Path | None, today: datetime | None, upn: str | None) -> None:
+def fields(config: Path | None, today: date | None, upn: str | None) -> None:
     """List every merge field templates can use, with one pupil's value.
 
     In a Word template write a field as {{ pupil.forename }}. Rows of a list (siblings,
@@ -256,6 +288,27 @@ def _relative_to(folder: Path, config: Path) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
+def _again(
+    ws: Workspace,
+    data: SchoolData,
+    upns: Sequence[str],
+    kinds: Sequence[str],
+    pdf: bool,
+    kind: str,
+) -> None:
+    with progress_bars() as progress:
+        result = make_again(
+            ws,
+            data,
+            upns,
+            kinds,
+            pdf=pdf,
+            progress=progress,
+            command=f"{kind}s --again {' '.join(upns)}",
+        )
+    _report(ws, result, kind)
+
+
 def _preview(ws: Workspace, actions: Sequence[str], pdf: bool) -> None:
     data = _try_data(ws)
     with progress_bars() as progress:
@@ -293,6 +346,16 @@ def _report(ws: Workspace, result: DocumentsResult, kind: str) -> None:
     for note in result.notes:
         click.secho(f"Note: {note}", fg="yellow", err=True)
     click.secho(f"{kind.capitalize()}s for {ws.today:%A %d/%m/%Y} (run folder {run})", bold=True)
+    if result.held:
+        click.secho(
+            f"Not made until the settings are filled in ({len(result.held)}):",
+            fg="red",
+            bold=True,
+        )
+        for why in result.held_because:
+            click.secho(f"  {why}", fg="red")
+        for a in result.held:
+            click.echo(f"  {a.upn}  {a.name:<28} {a.action}")
     if not result.documents:
         if result.already_done:
             n = len(result.already_done)
@@ -300,11 +363,18 @@ def _report(ws: Workspace, result: DocumentsResult, kind: str) -> None:
                 f"Nothing new to make: {n} {kind}{'s were' if n != 1 else ' was'} already made "
                 f"today (recorded in the ledger; the files are in {run / DOCX_DIR})."
             )
-        else:
+        elif not result.held:
             click.echo(f"No {kind}s are due today.")
+        if result.earlier_pdfs:
+            n = len(result.earlier_pdfs)
+            click.echo(
+                f"Made {n} PDF{'s' * (n != 1)} again for {kind}s made earlier today (missing, "
+                "or the Word file was edited)."
+            )
     else:
         n = len(result.documents)
-        click.echo(f"Made {n} document{'s' * (n != 1)} in {run / DOCX_DIR}:")
+        again = " again, each replacing today's earlier copy" if result.again else ""
+        click.echo(f"Made {n} document{'s' * (n != 1)}{again} in {run / DOCX_DIR}:")
         for action, count in result.counts().items():
             click.echo(f"  {ACTION_TITLES.get(action, action):<45} {count}")
         if result.already_done:
@@ -321,7 +391,11 @@ def _report(ws: Workspace, result: DocumentsResult, kind: str) -> None:
     if result.struck:
         click.secho(f"\nStruck in the reviewed plan, not made ({len(result.struck)}):", fg="yellow")
         for a in result.struck:
-            click.echo(f"  {a.upn}  {a.name:<28} {a.action}")
+            day = result.struck_on.get(a.key())
+            since = (
+                f"  (struck on {day:%d/%m/%Y}; write Y in today's plan.xlsx to lift)" if day else ""
+            )
+            click.echo(f"  {a.upn}  {a.name:<28} {a.action}{since}")
     if result.manifest is not None:
         click.echo(f"\nManifest: {result.manifest}")
     if result.pdfs or result.earlier_pdfs:
@@ -334,6 +408,8 @@ def _report(ws: Workspace, result: DocumentsResult, kind: str) -> None:
         click.echo(f"PDFs: {count} in {run / PDF_DIR}{again}")
     if result.pack is not None:
         click.echo(f"Print pack: {result.pack}")
+    if result.held:
+        raise SystemExit(1)
 
 
 def _show_report(name: str, report: TemplateReport) -> None:

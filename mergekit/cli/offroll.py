@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from mergekit import values as v
 from mergekit.cli.base import main
-from mergekit.cli.options import config_option, today_option, workspace
+from mergekit.cli.options import SchoolDate, config_option, today_option, workspace
 from mergekit.offroll import (
     STEP_LABELS,
     OffRollWrite,
@@ -25,21 +24,7 @@ _TODAY = "today"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class UKDate(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click
-    """DD/MM/YYYY (or YYYY-MM-DD, 14-Mar-2026); never read in US order."""
-
-    name = "DATE"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, date) or value == _TODAY:
-            return value
-        try:
-            return v.parse_date(value)
-        except v.BadValue as bad:
-            self.fail(f"{bad.message} - {bad.hint}", param, ctx)
-
-
-DATE = UKDate()
+DATE = SchoolDate(keep=(_TODAY,))  # alone, a step option means today
 
 
 def _step_option(flag: str, what: str) -> Callable[[F], F]:
@@ -72,9 +57,7 @@ def offroll() -> None:
 @click.argument("upn")
 @click.option("--leaving-date", required=True, type=DATE, help="Date of leaving (DD/MM/YYYY).")
 @click.option("--reason", required=True, help="Reason for leaving, as it goes on the tab.")
-def add(
-    config: Path | None, today: datetime | None, upn: str, leaving_date: Any, reason: str
-) -> None:
+def add(config: Path | None, today: date | None, upn: str, leaving_date: Any, reason: str) -> None:
     """Add the pupil with this UPN (name, UPN, DOB, year/tutor group from the tracking
     workbook) to the Off Roll tab, below the last leaver."""
     ws = workspace(config, today)
@@ -105,7 +88,7 @@ def add(
 @click.option("--replace", is_flag=True, help="Overwrite a date or name already recorded.")
 def set_(
     config: Path | None,
-    today: datetime | None,
+    today: date | None,
     upn: str,
     authorised_by: str | None,
     authorised_date: Any,
@@ -150,7 +133,7 @@ def set_(
 @offroll.command("status")
 @config_option
 @today_option
-def status(config: Path | None, today: datetime | None) -> None:
+def status(config: Path | None, today: date | None) -> None:
     """Leavers whose checklist still has open steps, oldest first, with the school days since
     they left. Exit status 1 when any is overdue ([policy] offroll_overdue_school_days)."""
     ws = workspace(config, today)

@@ -11,9 +11,33 @@ from typing import Any, TypeVar
 
 import click
 
+from mergekit import values
 from mergekit.workspace import Workspace, open_workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class SchoolDate(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click
+    """A date as staff type it: DD/MM/YYYY (UK order, never US) or YYYY-MM-DD, also
+    14-Mar-2026. ``keep``: words passed through as they are (an option's "today")."""
+
+    name = "DATE"
+
+    def __init__(self, keep: tuple[str, ...] = ()) -> None:
+        self.keep = keep
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date) or value in self.keep:
+            return value
+        try:
+            return values.parse_date(value)
+        except values.BadValue as bad:
+            self.fail(f"{bad.message} - write it as DD/MM/YYYY or YYYY-MM-DD", param, ctx)
+
+
+DATE = SchoolDate()
 
 
 def config_option(f: F) -> F:
@@ -30,18 +54,15 @@ def today_option(f: F) -> F:
     return click.option(
         "--today",
         "today",
-        type=click.DateTime(formats=["%Y-%m-%d"]),
-        help="Work as if today were this date (YYYY-MM-DD). A day the school is shut means "
-        "the latest school day before it.",
+        type=DATE,
+        help="Work as if today were this date (DD/MM/YYYY or YYYY-MM-DD). A day the school "
+        "is shut means the latest school day before it.",
     )(f)
 
 
-def workspace(
-    config: Path | None, today: datetime | date | None = None, quiet: bool = False
-) -> Workspace:
+def workspace(config: Path | None, today: date | None = None, quiet: bool = False) -> Workspace:
     """Open the config and calendar; say so when the date was moved to a school day."""
-    day = today.date() if isinstance(today, datetime) else today
-    ws = open_workspace(config, day)
+    ws = open_workspace(config, today)
     for w in ws.settings.warnings:
         click.secho(f"Warning: {w}", fg="yellow", err=True)
     if ws.note and not quiet:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 
 import click
@@ -22,7 +22,7 @@ from mergekit.pack import pack_run
     "of pages, so no sheet carries two pupils), or a single-sided one (no blank pages). "
     "Default: [pdf] duplex in mergekit.toml, which is double-sided unless set to false.",
 )
-def pack(config: Path | None, today: datetime | None, duplex: bool | None) -> None:
+def pack(config: Path | None, today: date | None, duplex: bool | None) -> None:
     """Make one PDF to print: a cover sheet with counts, every letter in hand-out order (year,
     reg group, surname, forename), then the forms. The cover says whether to print it
     double-sided (the default) or single-sided.

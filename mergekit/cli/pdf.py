@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 
 import click
@@ -117,7 +117,7 @@ def fill_command(
     form: str,
     upn: str,
     config: Path | None,
-    today: datetime | None,
+    today: date | None,
     out: Path | None,
     flatten: bool | None,
 ) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import click
@@ -13,6 +15,7 @@ from mergekit.calendar import academic_year_of, compact_dates, terms_of_year
 from mergekit.cli.base import main
 from mergekit.cli.options import config_option, today_option, workspace
 from mergekit.fields import ACTION_TITLES
+from mergekit.ledger import StrikeRecord
 from mergekit.planning import history_report, plan_today, record_plan
 from mergekit.policy import Plan
 
@@ -35,7 +38,7 @@ from mergekit.policy import Plan
     "(for schools that only use the plan).",
 )
 def plan(
-    config: Path | None, today: datetime | None, as_json: bool, xlsx: Path | None, record: bool
+    config: Path | None, today: date | None, as_json: bool, xlsx: Path | None, record: bool
 ) -> None:
     """Show who needs which letter, call or form today, and why.
 
@@ -45,31 +48,51 @@ def plan(
     ws = workspace(config, today, quiet=True)
     report = plan_today(ws, xlsx=xlsx)
     p = report.plan
+    register = report.check.register
+    held = [x for x in p.skipped if register is not None and x.startswith(register.message())]
+    for line in held:  # first, and in red: nothing that needs today's marks was planned
+        click.secho(line, fg="red", bold=True, err=True)
     for note in p.notes:
         click.secho(f"Note: {note}", fg="yellow", err=True)
     for line in p.skipped:
-        click.secho(f"Skipped: {line}", fg="yellow", err=True)
-    if report.check_errors:
-        n = report.check_errors
+        if line not in held:
+            click.secho(f"Skipped: {line}", fg="yellow", err=True)
+    unfilled = report.check.unfilled
+    if unfilled:
+        keys = ", ".join(f"[{k.split('.')[0]}] {k.split('.')[1]}" for k in unfilled)
         click.secho(
-            f"Warning: `mergekit check` finds {n} error{'s' * (n != 1)} in the workbooks, so "
-            "this plan may be incomplete or wrong - run `mergekit check` and fix them",
+            f"Warning: settings the documents print are blank or placeholders ({keys}): the "
+            "documents that print them are not made until they are filled in (`mergekit "
+            "check` says which)",
+            fg="red",
+            err=True,
+        )
+    blocking = len(report.check.blocking)
+    if blocking:
+        click.secho(
+            f"Warning: `mergekit check` finds {blocking} error{'s' * (blocking != 1)} in the "
+            "workbooks, so this plan may be incomplete or wrong - run `mergekit check` and "
+            "fix them",
             fg="red",
             err=True,
         )
     if as_json:
-        click.echo(json.dumps(p.as_json(), indent=2, ensure_ascii=False))
+        # What will be done: struck actions (Approve = N, today or held from an earlier
+        # day) are left out, as they are from everything mergekit makes.
+        click.echo(
+            json.dumps(replace(p, actions=p.approved()).as_json(), indent=2, ensure_ascii=False)
+        )
     else:
-        _show(p, report.approvals_file)
+        _show(p, report.approvals_file, report.review.held if report.review else {})
     if report.xlsx_written:
         kept = f" (kept {report.xlsx_kept_n} N from the earlier copy)" if report.xlsx_kept_n else ""
         click.echo(f"Wrote {report.xlsx_written}{kept}", err=as_json)
     if record:
-        if report.check_errors:
+        if report.check.blocking:
             raise click.ClickException(
                 "nothing recorded: fix the errors `mergekit check` lists, then run again"
             )
-        done = record_plan(ws, p)
+        done = record_plan(ws, p, report.review)
         struck = f"; {done.struck} not approved, left out" if done.struck else ""
         click.echo(
             f"Recorded {done.recorded} action{'s' * (done.recorded != 1)} as done in "
@@ -78,7 +101,9 @@ def plan(
         )
 
 
-def _show(p: Plan, approvals: Path | None) -> None:
+def _show(
+    p: Plan, approvals: Path | None, held: Mapping[tuple[str, str, str], StrikeRecord]
+) -> None:
     pupils = len({a.upn for a in p.actions})
     click.secho(
         f"Plan for {p.today:%A %d/%m/%Y}: {len(p.actions)} action{'s' * (len(p.actions) != 1)}"
@@ -93,7 +118,9 @@ def _show(p: Plan, approvals: Path | None) -> None:
         name_w = max(len(a.name) for a in items)
         for a in items:
             yr = " ".join(x for x in (f"Y{a.year}" if a.year is not None else "", a.reg_group) if x)
-            struck = click.style(" [struck]", fg="red") if not a.approved else ""
+            earlier = held.get(a.key())
+            when = f" on {earlier.day:%d/%m/%Y}" if earlier is not None else ""
+            struck = click.style(f" [struck{when}]", fg="red") if not a.approved else ""
             click.echo(f"  {a.upn}  {a.name:<{name_w}}  {yr:<10} {a.reason}{struck}")
     if not p.actions:
         click.echo("Nothing to do today.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 
 import click
@@ -41,7 +41,7 @@ def _limit(value: str | None, send: bool) -> int | None:
     help="With --send: how many messages to send (default 1, so you can check one "
     "arrives; then --limit all).",
 )
-def run(config: Path | None, today: datetime | None, send: bool, limit: str | None) -> None:
+def run(config: Path | None, today: date | None, send: bool, limit: str | None) -> None:
     """Do today's work: check, plan, work list, letters, forms, PDFs, print pack, emails.
 
     Stops before making anything when `mergekit check` finds errors. Running it again the
@@ -105,6 +105,8 @@ def _run(ws: Workspace, send: bool, limit: int | None) -> None:
     _next(report, send)
     if report.email is not None and (report.email.failed or report.email.stopped):
         raise SystemExit(1)
+    if report.check.errors or (report.documents is not None and report.documents.held):
+        raise SystemExit(1)  # something was held back: a person must act first
 
 
 def _check(r: RunReport) -> None:
@@ -182,6 +184,12 @@ def _made(r: RunReport) -> None:
                 f"6. Print pack {_rel(r, d.pack)}  (cover sheet, then letters in "
                 f"hand-out order, then forms; print it {sides})"
             )
+    if d.held:
+        click.secho(
+            f"   not made: {len(d.held)} document{'s' * (len(d.held) != 1)} whose templates "
+            "print settings not filled in (see 1. Check)",
+            fg="red",
+        )
     shown = set(r.plan.notes) | set(r.plan.skipped) if r.plan else set()
     for note in d.notes:
         if note not in shown:
@@ -220,6 +228,11 @@ def _people(r: RunReport) -> None:
             "(see `mergekit history UPN`).",
             fg="green",
         )
+    todo = [*_held(r), *r.needs_a_person()]
+    if todo:
+        click.secho("\nNeeds a person:", bold=True)
+        for line in todo:
+            click.echo(f"  - {line}")
     if r.held:
         n = len(r.held)
         click.secho(
@@ -236,11 +249,25 @@ def _people(r: RunReport) -> None:
             "  Complete and check each PDF in a PDF editor and save it in place, then release "
             f"it: mergekit send --release UPN (or the PDF's name){where}"
         )
-    todo = r.needs_a_person()
-    if todo:
-        click.secho("\nNeeds a person:", bold=True)
-        for line in todo:
-            click.echo(f"  - {line}")
+
+
+def _held(r: RunReport) -> list[str]:
+    """What the check held back, first: it needs a person before anything else."""
+    out: list[str] = []
+    gap = r.check.register
+    if gap is not None:
+        out.append(
+            f"{gap.message()}: export today's register from the MIS into "
+            f"{r.ws.settings.files.tracking}, then run again (first-day calls, warning "
+            "letters, alerts and CME steps were not planned on the old figures)"
+        )
+    if r.check.unfilled:
+        keys = ", ".join(f"[{k.split('.')[0]}] {k.split('.')[1]}" for k in r.check.unfilled)
+        out.append(
+            f"fill in {keys} in {r.ws.settings.path.name}: the documents that print "
+            f"{'them' if len(r.check.unfilled) > 1 else 'it'} were not made (see 1. Check)"
+        )
+    return out
 
 
 def _next(r: RunReport, send: bool) -> None:

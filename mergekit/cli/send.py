@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 
 import click
@@ -122,7 +122,7 @@ def _echo_progress(e: Entry, index: int, total: int) -> None:
 def send(
     ctx: click.Context,
     config: Path | None,
-    today: datetime | None,
+    today: date | None,
     run_dir: Path | None,
     only: tuple[str, ...],
     limit: int | str | None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 
 import click
@@ -18,7 +18,7 @@ from mergekit.worklist import tab_counts
 @main.command()
 @config_option
 @today_option
-def worklist(config: Path | None, today: datetime | None) -> None:
+def worklist(config: Path | None, today: date | None) -> None:
     """Write the day's work list, out/YYYY-MM-DD/worklist.xlsx: the first-day calls with
     phone numbers, social workers to contact, DSL alerts, the CME team and home education,
     one tab per team, laid out to print (A4 landscape, one page wide).
