@@ -455,14 +455,17 @@ def removal_context(
         )
     informed = steps.days(pupil.upn, "cme_inform", start)
     emailed = [d for a in _STEP_ACTIONS for d in steps.sent(pupil.upn, a, start)]
+    # The ledger records that informing the CME team was put on a work list, not that the call
+    # was made: only an email the ledger shows as sent is evidence that advice was sought.
     advice: list[str] = [
-        f"CME team informed on {short_date(d)} (recorded in mergekit's ledger)" for d in informed
+        f"Inform the CME team: on the work list of {short_date(d)} (confirm it was done)"
+        for d in informed
     ]
     for d in steps.days(pupil.upn, "cme_referral", start):
         sent = steps.sent(pupil.upn, "cme_referral", d)
         how = f"emailed to the CME team on {short_date(sent[0])}" if sent else "not emailed yet"
         advice.append(f"CME referral form made on {short_date(d)}, {how}")
-    sought = bool(informed or emailed)
+    sought = bool(emailed)
     if not sought:
         advice.append(f"{TO_COMPLETE}: when and how the CME team's advice was sought")
     return {

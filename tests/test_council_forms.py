@@ -199,10 +199,15 @@ def test_remove_from_roll_gives_the_ground_and_the_enquiries_and_advice_from_the
             assert (
                 f"{e.date:%d/%m/%Y} Home visit: no contact - {e.notes}" in got["enquiries_details"]
             )
-        assert got["cme_advice_sought"] == "/Y"
+        # Informing the CME team was only put on today's work list: not ticked as done.
+        assert got.get("cme_advice_sought", "") in ("", "/Off")
         assert (
-            "CME team informed on 27/11/2026 (recorded in mergekit's ledger)"
+            "Inform the CME team: on the work list of 27/11/2026 (confirm it was done)"
             in got["cme_advice_details"]
+        )
+        assert (
+            "TO COMPLETE: when and how the CME team's advice was sought"
+            in (got["cme_advice_details"])
         )
         assert "CME referral form made on 27/11/2026, not emailed yet" in got["cme_advice_details"]
         assert got["date_of_leaving"] == "TO COMPLETE (not before the head teacher signs)"
@@ -218,9 +223,9 @@ def test_the_word_checklist_carries_the_same_ground_enquiries_and_advice(day: Da
     assert "Reg. 9(1)(i): continuously absent for 20 or more school days" in text
     assert "REASONABLE ENQUIRIES MADE" in text
     assert "ADVICE SOUGHT FROM THE CME TEAM?" in text
-    assert text.count("☒ YES") == 2  # enquiries made, advice sought
+    assert text.count("☒ YES") == 1  # enquiries made; advice sought is left for staff
     assert "04/11/2026 Home visit: no contact" in text
-    assert "CME team informed on 27/11/2026" in text
+    assert "Inform the CME team: on the work list of 27/11/2026" in text
     assert "TO COMPLETE: signature" in text
 
 
