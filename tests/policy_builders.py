@@ -13,9 +13,9 @@ from typing import Any
 from openpyxl import Workbook
 from stdnum.gb import upn as _upn
 
-from mergekit.calendar import SchoolCalendar, academic_year_bounds, academic_year_of
-from mergekit.config import PolicySettings, Term
-from mergekit.model import (
+from mergekit.core.calendar import SchoolCalendar, academic_year_bounds, academic_year_of
+from mergekit.core.config import PolicySettings, Term
+from mergekit.core.model import (
     Action,
     Contact,
     ContactLogEntry,
@@ -26,7 +26,7 @@ from mergekit.model import (
     Pupil,
     SchoolData,
 )
-from mergekit.policy import History, Plan, evaluate
+from mergekit.plan.policy import History, Plan, evaluate
 
 # The example school's calendar: 2026-05-04 (Early May bank holiday) falls inside a term,
 # INSET days open two terms, and 2026-10-09 was a closure.

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 from policy_builders import calendar, write_config
 
-from mergekit.calendar import compact_dates, terms_of_year
 from mergekit.cli import main
+from mergekit.core.calendar import compact_dates, terms_of_year
 
 
 @pytest.mark.parametrize(

@@ -25,9 +25,9 @@ from policy_builders import (
 )
 
 from mergekit.cli import main
-from mergekit.errors import WorkbookError
-from mergekit.model import AttendanceSummary, EventKind
-from mergekit.planning import read_approvals
+from mergekit.core.errors import WorkbookError
+from mergekit.core.model import AttendanceSummary, EventKind
+from mergekit.plan.planning import read_approvals
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from mergekit.cli import main
-from mergekit.config import find_config, load_config
-from mergekit.errors import ConfigError
-from mergekit.starter import config_reference, starter_toml
+from mergekit.core.config import find_config, load_config
+from mergekit.core.errors import ConfigError
+from mergekit.core.starter import config_reference, starter_toml
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -138,14 +138,14 @@ def test_init_writes_the_starter_and_never_overwrites(tmp_path: Path) -> None:
 def test_docs_config_reference_is_up_to_date() -> None:
     committed = (ROOT / "docs" / "config.md").read_text(encoding="utf-8")
     assert config_reference() == committed, (
-        "docs/config.md is stale: run `python -m mergekit.starter > docs/config.md`"
+        "docs/config.md is stale: run `python -m mergekit.core.starter > docs/config.md`"
     )
 
 
 def test_docs_columns_reference_is_up_to_date() -> None:
-    from mergekit.columns import reference_markdown
+    from mergekit.read.columns import reference_markdown
 
     committed = (ROOT / "docs" / "columns.md").read_text(encoding="utf-8")
     assert reference_markdown() == committed, (
-        "docs/columns.md is stale: run `python -m mergekit.columns > docs/columns.md`"
+        "docs/columns.md is stale: run `python -m mergekit.read.columns > docs/columns.md`"
     )

@@ -17,8 +17,8 @@ import pytest
 from conftest import realworld
 from pypdf import PdfReader
 
-from mergekit.convert import convert_letters, docx_to_pdf, find_soffice
-from mergekit.errors import ConversionError
+from mergekit.core.errors import ConversionError
+from mergekit.pdf.convert import convert_letters, docx_to_pdf, find_soffice
 
 HAVE_SOFFICE = shutil.which("soffice") is not None
 needs_soffice = pytest.mark.skipif(

@@ -20,21 +20,29 @@ from pypdf import PdfReader
 from test_pdfform import pdftotext
 
 from mergekit.cli import main
-from mergekit.config import load_config
-from mergekit.documents import Document, load_school, make_forms
-from mergekit.fields import build_context
-from mergekit.formfields import (
+from mergekit.core.config import load_config
+from mergekit.core.ledger import Ledger
+from mergekit.core.model import (
+    Action,
+    Contact,
+    ContactLogEntry,
+    Event,
+    EventKind,
+    Pupil,
+    SchoolData,
+)
+from mergekit.core.workspace import open_workspace
+from mergekit.documents.make import Document, load_school, make_forms
+from mergekit.merge.fields import build_context
+from mergekit.merge.formfields import (
     REFERRAL_REASONS,
     StepsTaken,
     pupil_english,
     removal_context,
     suggest_reason,
 )
-from mergekit.ledger import Ledger
-from mergekit.model import Action, Contact, ContactLogEntry, Event, EventKind, Pupil, SchoolData
-from mergekit.planning import make_plan, record_actions
-from mergekit.worklist import LISTED
-from mergekit.workspace import open_workspace
+from mergekit.plan.planning import make_plan, record_actions
+from mergekit.plan.worklist import LISTED
 
 pytestmark = pytest.mark.poppler
 
@@ -398,7 +406,7 @@ def test_enquiries_and_advice_are_left_for_staff_when_the_records_do_not_show_th
 
 
 def test_emails_sent_for_a_cme_step_are_read_from_the_ledger(example_school: Path) -> None:
-    from mergekit.cmesteps import steps_taken
+    from mergekit.merge.cmesteps import steps_taken
 
     settings = load_config(example_school)
     with Ledger.open(settings.ledger_path) as ledger:

@@ -31,7 +31,11 @@ from policy_builders import (
     make_upn,
 )
 
-from mergekit.documents import (
+from mergekit.core.errors import CheckFailed, TemplateError
+from mergekit.core.model import Pupil
+from mergekit.core.runfolder import MANIFEST_COLUMNS, document_stem
+from mergekit.core.workspace import Workspace, open_workspace
+from mergekit.documents.make import (
     FORMS,
     LETTERS,
     household_addressees,
@@ -40,10 +44,6 @@ from mergekit.documents import (
     make_letters,
     make_preview,
 )
-from mergekit.errors import CheckFailed, TemplateError
-from mergekit.model import Pupil
-from mergekit.runfolder import MANIFEST_COLUMNS, document_stem
-from mergekit.workspace import Workspace, open_workspace
 
 YEAR_START = date(2026, 9, 3)  # first school day of 2026-27 (1-2 Sept are INSET days)
 EXAMPLES_HINT = "examples/tracking.xlsx is not there yet (the example school generator makes it)"
@@ -521,8 +521,8 @@ def test_a_second_run_the_same_day_makes_nothing_and_says_why(school: Path) -> N
 
 
 def test_a_letter_struck_in_plan_xlsx_is_not_made(school: Path) -> None:
-    from mergekit.planning import make_plan
-    from mergekit.planxlsx import write_plan_xlsx
+    from mergekit.plan.planning import make_plan
+    from mergekit.plan.planxlsx import write_plan_xlsx
 
     ws = workspace_for(school)
     data = load_school(ws)

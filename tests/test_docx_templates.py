@@ -15,7 +15,7 @@ from lxml import etree
 from pypdf import PdfReader
 
 from mergekit.cli import main
-from mergekit.fonts import missing_fonts
+from mergekit.pdf.fonts import missing_fonts
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCX = ROOT / "templates" / "docx"

@@ -17,12 +17,12 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from mergekit.attendance import PRESENT, UNAUTHORISED, UNEXPLAINED, count_sessions
-from mergekit.calendar import SchoolCalendar
 from mergekit.cli import main
-from mergekit.config import ACTIONS, Settings, load_config
-from mergekit.model import EventKind, Pupil, SchoolData
-from mergekit.workbook import read_tracking
+from mergekit.core.attendance import PRESENT, UNAUTHORISED, UNEXPLAINED, count_sessions
+from mergekit.core.calendar import SchoolCalendar
+from mergekit.core.config import ACTIONS, Settings, load_config
+from mergekit.core.model import EventKind, Pupil, SchoolData
+from mergekit.read.workbook import read_tracking
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from pypdf import PdfReader
 
 from mergekit.cli import main
-from mergekit.fonts import docx_fonts, fc_match, font_gaps, missing_fonts
+from mergekit.pdf.fonts import docx_fonts, fc_match, font_gaps, missing_fonts
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCX = ROOT / "templates" / "docx"

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from policy_builders import TODAY, School, actions, plan, pupil, single, ytd
 
-from mergekit.errors import LedgerError
-from mergekit.ledger import SCHEMA_VERSION, Ledger
-from mergekit.planning import load_history, record_actions
+from mergekit.core.errors import LedgerError
+from mergekit.core.ledger import SCHEMA_VERSION, Ledger
+from mergekit.plan.planning import load_history, record_actions
 
 
 def count(path: Path, table: str = "actions") -> int:

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from test_documents import docx_text
 
 from mergekit.cli import main
-from mergekit.config import load_config
-from mergekit.fields import policy_context
+from mergekit.core.config import load_config
+from mergekit.merge.fields import policy_context
 
 
 def with_policy(cfg: Path, **values: str) -> None:

@@ -10,19 +10,19 @@ from pathlib import Path
 import pytest
 from smtp_server import DAY, Contact, PupilSpec, School, make_school, pupils, valid_upn
 
-from mergekit.errors import MailError, TemplateError
-from mergekit.mail import (
+from mergekit.core.errors import MailError, TemplateError
+from mergekit.core.model import Action
+from mergekit.core.runfolder import file_sha256
+from mergekit.core.workspace import open_workspace
+from mergekit.mail.compose import (
     Batch,
     EmailTemplates,
     build_batch,
     render_email,
     split_addresses,
 )
-from mergekit.model import Action
-from mergekit.outbox import load_school
-from mergekit.release import Release, held_documents
-from mergekit.runfolder import file_sha256
-from mergekit.workspace import open_workspace
+from mergekit.mail.outbox import load_school
+from mergekit.mail.release import Release, held_documents
 
 
 def build(school_root: Path, specs: list[PupilSpec], **kw: object) -> Batch:
@@ -285,7 +285,7 @@ def test_split_addresses(cell: str, valid: list[str], invalid: list[str]) -> Non
 
 
 def test_bad_sender_address_is_a_clear_error(tmp_path: Path) -> None:
-    from mergekit.outbox import deliver
+    from mergekit.mail.outbox import deliver
 
     school = make_school(tmp_path / "s", [spec(16)], **{"from": "Attendance Office"})
     with pytest.raises(MailError, match=r"\[mail\] from = 'Attendance Office'"):
@@ -335,13 +335,13 @@ def test_every_bundled_template_renders_for_every_emailed_action(tmp_path: Path)
 
 
 def test_valid_upn_helper_makes_upns_the_reader_accepts() -> None:
-    from mergekit.values import parse_upn
+    from mergekit.read.values import parse_upn
 
     assert parse_upn(valid_upn(123)) == valid_upn(123)
 
 
 def test_bad_reply_to_or_bcc_is_a_clear_error_naming_the_key(tmp_path: Path) -> None:
-    from mergekit.outbox import deliver
+    from mergekit.mail.outbox import deliver
 
     school = make_school(tmp_path / "s", [spec(17)], bcc="log at school")
     with pytest.raises(MailError, match=r"\[mail\] bcc = 'log at school' is not an email"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mergekit.mailtext import (
+from mergekit.mail.wording import (
     contact_attempts,
     greeting_name,
     reason_known,

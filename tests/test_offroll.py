@@ -24,10 +24,12 @@ from test_offroll_fixtures import (
 )
 
 from mergekit.cli import main
-from mergekit.errors import WriteBackError
-from mergekit.ledger import Ledger
-from mergekit.model import Leaver, Pupil
-from mergekit.offroll import (
+from mergekit.core.errors import WriteBackError
+from mergekit.core.ledger import Ledger
+from mergekit.core.model import Leaver, Pupil
+from mergekit.core.workspace import open_workspace
+from mergekit.read.workbook import read_transfer_list
+from mergekit.transfer.offroll import (
     StepDates,
     add_leaver,
     check_new_leaver,
@@ -39,9 +41,7 @@ from mergekit.offroll import (
     set_steps,
     year_group_text,
 )
-from mergekit.workbook import read_transfer_list
-from mergekit.workspace import open_workspace
-from mergekit.xlsxpatch import XlsxWorkbook
+from mergekit.transfer.xlsxpatch import XlsxWorkbook
 
 TODAY = date(2026, 11, 27)
 MAYA, OLIVER, AMIRA, THEO = (p[0] for p in PUPILS[:4])
@@ -202,8 +202,8 @@ def test_year_group_text_reads_like_the_checklist() -> None:
 
 
 def test_status_lists_open_steps_oldest_first_and_flags_overdue() -> None:
-    from mergekit.calendar import SchoolCalendar
-    from mergekit.config import Term
+    from mergekit.core.calendar import SchoolCalendar
+    from mergekit.core.config import Term
 
     calendar = SchoolCalendar([Term(date(2026, 9, 1), date(2026, 12, 18))], bank_holidays=False)
     leavers = [
@@ -460,7 +460,7 @@ def test_cli_status_exits_0_when_nothing_is_overdue(tmp_path: Path) -> None:
 def test_the_example_transfer_list_keeps_everything_but_the_new_row(example_school: Path) -> None:
     ws = open_workspace(example_school)
     tl = read_transfer_list(ws.settings)
-    from mergekit.workbook import read_tracking
+    from mergekit.read.workbook import read_tracking
 
     pupils = read_tracking(ws.settings).data.pupils
     on_tab = {x.upn for x in tl.leavers} | {x.name for x in tl.leavers}
@@ -501,7 +501,7 @@ def test_the_written_example_opens_in_libreoffice(example_school: Path, tmp_path
         pytest.skip("LibreOffice (soffice) is not installed")
     ws = open_workspace(example_school)
     tl = read_transfer_list(ws.settings)
-    from mergekit.workbook import read_tracking
+    from mergekit.read.workbook import read_tracking
 
     taken = {x.upn for x in tl.leavers} | {x.name for x in tl.leavers}
     pupil = next(

@@ -23,10 +23,10 @@ from smtp_server import (
 )
 
 from mergekit.cli import main
-from mergekit.errors import MailError
-from mergekit.model import Action
-from mergekit.outbox import deliver, is_loopback
-from mergekit.workspace import open_workspace
+from mergekit.core.errors import MailError
+from mergekit.core.model import Action
+from mergekit.core.workspace import open_workspace
+from mergekit.mail.outbox import deliver, is_loopback
 
 USER = "attendance@northgate.example.org"
 SECRET = "correct horse battery staple"

@@ -15,8 +15,8 @@ from pypdf import PdfReader, PdfWriter
 from stdnum.gb import upn as stdnum_upn
 
 from mergekit.cli import main
-from mergekit.errors import MergekitError
-from mergekit.pack import PackItem, build_pack
+from mergekit.core.errors import MergekitError
+from mergekit.pdf.pack import PackItem, build_pack
 
 pytestmark = pytest.mark.skipif(
     shutil.which("pdftotext") is None,

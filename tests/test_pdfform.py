@@ -28,12 +28,12 @@ from pypdf.generic import (
 )
 
 from mergekit.cli import main
-from mergekit.config import load_config
-from mergekit.errors import FormFieldError
-from mergekit.fields import build_context
-from mergekit.model import Address, Contact, Person, Pupil, SchoolData
-from mergekit.pdffont import bundled_font
-from mergekit.pdfform import (
+from mergekit.core.config import load_config
+from mergekit.core.errors import FormFieldError
+from mergekit.core.model import Address, Contact, Person, Pupil, SchoolData
+from mergekit.merge.fields import build_context
+from mergekit.pdf.font import bundled_font
+from mergekit.pdf.forms import (
     bundled_form,
     check_mapping,
     fill_action_form,

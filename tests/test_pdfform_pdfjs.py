@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from test_pdfform import NAME, school
 
-from mergekit.config import load_config
-from mergekit.fields import build_context
-from mergekit.pdfform import fill_bundled_form, merge_filled
+from mergekit.core.config import load_config
+from mergekit.merge.fields import build_context
+from mergekit.pdf.forms import fill_bundled_form, merge_filled
 
 PDFJS = Path("/usr/share/javascript/pdf/build/pdf.js")
 

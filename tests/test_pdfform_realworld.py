@@ -11,9 +11,9 @@ from conftest import REALWORLD, realworld
 from pypdf import PdfReader
 from test_pdfform import ink, pdftotext, widget_rects
 
-from mergekit.errors import FormFieldError
-from mergekit.pdffields import FormFieldInfo
-from mergekit.pdfform import fill_form, inspect_form
+from mergekit.core.errors import FormFieldError
+from mergekit.pdf.forms import fill_form, inspect_form
+from mergekit.pdf.reader import FormFieldInfo
 
 pytestmark = [pytest.mark.realworld, pytest.mark.poppler]
 

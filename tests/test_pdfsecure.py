@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from pypdf import PasswordType, PdfReader
 
-from mergekit.config import PdfSettings
-from mergekit.errors import ConfigError, MergekitError
-from mergekit.pdfsecure import MIN_LENGTH, encrypt_pdf, pdf_password
+from mergekit.core.config import PdfSettings
+from mergekit.core.errors import ConfigError, MergekitError
+from mergekit.pdf.protect import MIN_LENGTH, encrypt_pdf, pdf_password
 
 PASSWORD = "blue kettle harbour"
 ON = PdfSettings(encrypt_emailed=True, password_env="SCHOOL_PDF_PASSWORD")

@@ -25,9 +25,9 @@ from policy_builders import (
     ytd,
 )
 
-from mergekit.model import AttendanceSummary, EventKind, Person
-from mergekit.planning import load_history
-from mergekit.policy import DAY_BY_DAY, History
+from mergekit.core.model import AttendanceSummary, EventKind, Person
+from mergekit.plan.planning import load_history
+from mergekit.plan.policy import DAY_BY_DAY, History
 
 # ---------------------------------------------------------------------------------------------
 # Warning letters: the threshold, both rules, the minimum sessions
@@ -380,7 +380,7 @@ def test_every_action_carries_pupil_details() -> None:
 
 
 def test_without_terms_the_school_day_rules_say_they_were_skipped() -> None:
-    from mergekit.calendar import SchoolCalendar
+    from mergekit.core.calendar import SchoolCalendar
 
     s = School()
     upn = s.add(pupil(1), ytd(TODAY, 100, 40, "O"))

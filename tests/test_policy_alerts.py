@@ -23,7 +23,7 @@ from policy_builders import (
     single,
 )
 
-from mergekit.policy import History
+from mergekit.plan.policy import History
 
 YEAR = school_days(date(2026, 9, 1), date(2026, 12, 18))  # autumn 2026, D[0] = Thu 03/09
 

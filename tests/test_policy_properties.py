@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from policy_builders import TODAY, School, back, calendar, names, plan, pupil, school_days
 
-from mergekit.attendance import ABSENT
-from mergekit.model import DayMarks, SchoolData
-from mergekit.policy import History, unexplained_run
+from mergekit.core.attendance import ABSENT
+from mergekit.core.model import DayMarks, SchoolData
+from mergekit.plan.policy import History, unexplained_run
 
 PRESENT_CODES = ["/", "\\", "L", "B"]
 ABSENT_CODES = ["I", "M", "C", "O", "G", "N", "U"]

@@ -23,7 +23,7 @@ from policy_builders import (
     single,
 )
 
-from mergekit.policy import History, unexplained_run
+from mergekit.plan.policy import History, unexplained_run
 
 CME = ("cme_inform", "cme_referral", "remove_from_roll")
 

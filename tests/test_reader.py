@@ -14,9 +14,9 @@ from openpyxl import Workbook
 from policy_builders import FILLED_IN_SETTINGS
 
 from mergekit.cli import main
-from mergekit.columns import SHEETS, header_index, match_header
-from mergekit.config import load_config
-from mergekit.workbook import read_tracking, read_tracking_file
+from mergekit.core.config import load_config
+from mergekit.read.columns import SHEETS, header_index, match_header
+from mergekit.read.workbook import read_tracking, read_tracking_file
 
 DATA = Path(__file__).parent / "data"
 BROKEN = DATA / "broken"

@@ -13,9 +13,9 @@ from click.testing import CliRunner, Result
 from policy_builders import TODAY, School, present_days, pupil, school_folder
 from test_run import needs_soffice
 
-from mergekit.check import NEEDS_TODAYS_MARKS, register_gap, run_check
 from mergekit.cli import main
-from mergekit.workspace import open_workspace
+from mergekit.core.workspace import open_workspace
+from mergekit.day.check import NEEDS_TODAYS_MARKS, register_gap, run_check
 
 MONDAY = "2026-11-30"
 MESSAGE = "no marks recorded for Monday 30/11/2026 - export today's register first"

@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from smtp_server import PupilSpec, School, SmtpServer, make_school, pdf_with_text, pupils
 
 from mergekit.cli import main
-from mergekit.release import HEADERS, SHEET
+from mergekit.mail.release import HEADERS, SHEET
 
 FORMS = ("cme_referral", "remove_from_roll", "planned_move")
 

@@ -16,13 +16,13 @@ from docx import Document
 from docxtpl import DocxTemplate
 from lxml import etree
 
-from mergekit.atomic import write_atomic
-from mergekit.config import load_config
-from mergekit.documents import DOCUMENT_ACTIONS
-from mergekit.errors import TemplateError
-from mergekit.render import compile_template, environment
-from mergekit.resources import bundled
-from mergekit.templatecheck import sample_context
+from mergekit.core.atomic import write_atomic
+from mergekit.core.config import load_config
+from mergekit.core.errors import TemplateError
+from mergekit.core.resources import bundled
+from mergekit.documents.make import DOCUMENT_ACTIONS
+from mergekit.documents.templatecheck import sample_context
+from mergekit.merge.render import compile_template, environment
 
 TODAY = date(2026, 11, 27)
 BUNDLED = DOCUMENT_ACTIONS  # every action with a Word template

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mergekit.runfolder import (
+from mergekit.core.runfolder import (
     MANIFEST,
     MANIFEST_COLUMNS,
     ManifestError,

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from mergekit.cli import main
-from mergekit.config import load_config
-from mergekit.setting_advice import how_to_set
+from mergekit.core.config import load_config
+from mergekit.core.setting_advice import how_to_set
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

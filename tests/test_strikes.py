@@ -30,10 +30,10 @@ from policy_builders import (
 )
 
 from mergekit.cli import main
-from mergekit.ledger import SCHEMA_VERSION, Ledger, StrikeRecord
-from mergekit.model import Action
-from mergekit.planning import LAPSED, review_plan
-from mergekit.policy import letter_condition_since
+from mergekit.core.ledger import SCHEMA_VERSION, Ledger, StrikeRecord
+from mergekit.core.model import Action
+from mergekit.plan.planning import LAPSED, review_plan
+from mergekit.plan.policy import letter_condition_since
 
 AOIFE = "L331499916008"  # pa_letter_1 due on 26/11 and on 27/11
 LILY = "U331499919008"  # N all day on 26/11 and on 27/11: a day-1 call each day

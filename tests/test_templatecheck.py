@@ -13,11 +13,16 @@ from conftest import realworld
 from docx import Document
 
 from mergekit.cli import main
-from mergekit.config import load_config
-from mergekit.documents import DOCUMENT_ACTIONS
-from mergekit.errors import Severity
-from mergekit.resources import bundled
-from mergekit.templatecheck import TemplateReport, check_template, context_schema, sample_context
+from mergekit.core.config import load_config
+from mergekit.core.errors import Severity
+from mergekit.core.resources import bundled
+from mergekit.documents.make import DOCUMENT_ACTIONS
+from mergekit.documents.templatecheck import (
+    TemplateReport,
+    check_template,
+    context_schema,
+    sample_context,
+)
 
 BUNDLED = DOCUMENT_ACTIONS  # every action with a Word template
 

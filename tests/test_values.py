@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pytest
 from stdnum.gb.upn import calc_check_digit
 
-from mergekit import values as v
+from mergekit.read import values as v
 
 
 @pytest.mark.parametrize(

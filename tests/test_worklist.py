@@ -19,8 +19,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from pypdf import PdfReader
 
 from mergekit.cli import main
-from mergekit.ledger import Ledger
-from mergekit.xlsxprint import text_lines
+from mergekit.core.ledger import Ledger
+from mergekit.plan.xlsxprint import text_lines
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 RUN = Path("out") / "2026-11-27"

@@ -22,8 +22,8 @@ from test_offroll_fixtures import (
     sheet_cells,
 )
 
-from mergekit.errors import WriteBackError
-from mergekit.xlsxpatch import (
+from mergekit.core.errors import WriteBackError
+from mergekit.transfer.xlsxpatch import (
     STALE_TEMP_SECONDS,
     XlsxWorkbook,
     backup_name,
@@ -381,7 +381,7 @@ def test_a_write_that_fails_half_way_leaves_the_original_and_no_temp_file(tmp_pa
 _CRASH = """
 import os, signal, sys
 from pathlib import Path
-from mergekit.xlsxpatch import XlsxWorkbook
+from mergekit.transfer.xlsxpatch import XlsxWorkbook
 book = XlsxWorkbook.open(Path(sys.argv[1]))
 book.worksheet("Off Roll").set("A3", "x")
 def die(part):

@@ -28,11 +28,11 @@ from test_offroll_fixtures import (
     write_config,
 )
 
-from mergekit.errors import WriteBackError
-from mergekit.offroll import add_leaver
-from mergekit.workbook import read_transfer_list
-from mergekit.workspace import open_workspace
-from mergekit.xlsxpatch import XlsxWorkbook
+from mergekit.core.errors import WriteBackError
+from mergekit.core.workspace import open_workspace
+from mergekit.read.workbook import read_transfer_list
+from mergekit.transfer.offroll import add_leaver
+from mergekit.transfer.xlsxpatch import XlsxWorkbook
 
 pytestmark = pytest.mark.realworld
 

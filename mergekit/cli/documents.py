@@ -11,8 +11,14 @@ import click
 
 from mergekit.cli.base import main
 from mergekit.cli.options import config_option, progress_bars, today_option, workspace
-from mergekit.config import CONFIG_NAME, Settings, load_config
-from mergekit.documents import (
+from mergekit.core.config import CONFIG_NAME, Settings, load_config
+from mergekit.core.errors import MergekitError, Severity
+from mergekit.core.model import SchoolData
+from mergekit.core.resources import bundled
+from mergekit.core.runfolder import DOCX_DIR, PDF_DIR, PREVIEW_DIR
+from mergekit.core.setting_advice import how_to_set
+from mergekit.core.workspace import Workspace
+from mergekit.documents.make import (
     DOCUMENT_ACTIONS,
     FORMS,
     LETTERS,
@@ -26,14 +32,8 @@ from mergekit.documents import (
     make_preview,
     templates_in_use,
 )
-from mergekit.errors import MergekitError, Severity
-from mergekit.fields import ACTION_TITLES
-from mergekit.model import SchoolData
-from mergekit.resources import bundled
-from mergekit.runfolder import DOCX_DIR, PDF_DIR, PREVIEW_DIR
-from mergekit.setting_advice import how_to_set
-from mergekit.templatecheck import TemplateReport, check_template
-from mergekit.workspace import Workspace
+from mergekit.documents.templatecheck import TemplateReport, check_template
+from mergekit.merge.fields import ACTION_TITLES
 
 pdf_option = click.option(
     "--pdf",
@@ -324,7 +324,7 @@ def _preview(ws: Workspace, actions: Sequence[str], pdf: bool) -> None:
 
 def _try_data(ws: Workspace) -> SchoolData | None:
     """The workbook if it can be read at all (previews and field lists do not need it clean)."""
-    from mergekit.workbook import read_tracking
+    from mergekit.read.workbook import read_tracking
 
     try:
         return read_tracking(ws.settings).data

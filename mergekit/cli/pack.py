@@ -9,7 +9,7 @@ import click
 
 from mergekit.cli.base import main
 from mergekit.cli.options import config_option, today_option, workspace
-from mergekit.pack import pack_run
+from mergekit.pdf.pack import pack_run
 
 
 @main.command()

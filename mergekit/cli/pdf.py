@@ -11,8 +11,8 @@ import click
 
 from mergekit.cli.base import main
 from mergekit.cli.options import config_option, today_option, workspace
-from mergekit.pdffields import FormFieldInfo
-from mergekit.pdfform import fill_for_pupil, inspect_form
+from mergekit.pdf.forms import fill_for_pupil, inspect_form
+from mergekit.pdf.reader import FormFieldInfo
 
 
 @main.group()

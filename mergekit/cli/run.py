@@ -9,11 +9,11 @@ import click
 
 from mergekit.cli.base import main
 from mergekit.cli.options import config_option, progress_bars, today_option, workspace
-from mergekit.config import ACTIONS
-from mergekit.errors import Severity
-from mergekit.fields import ACTION_TITLES
-from mergekit.pipeline import RunReport, copy_example, run_day
-from mergekit.workspace import Workspace
+from mergekit.core.config import ACTIONS
+from mergekit.core.errors import Severity
+from mergekit.core.workspace import Workspace
+from mergekit.day.pipeline import RunReport, copy_example, run_day
+from mergekit.merge.fields import ACTION_TITLES
 
 
 def _limit(value: str | None, send: bool) -> int | None:

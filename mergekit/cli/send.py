@@ -9,9 +9,9 @@ import click
 
 from mergekit.cli.base import main
 from mergekit.cli.options import config_option, today_option, workspace
-from mergekit.mail import EMAILED
-from mergekit.outbox import Entry, SendReport, deliver
-from mergekit.runfolder import OUTBOX_DIR
+from mergekit.core.runfolder import OUTBOX_DIR
+from mergekit.mail.compose import EMAILED
+from mergekit.mail.outbox import Entry, SendReport, deliver
 
 
 def _limit(ctx: click.Context, param: click.Parameter, value: str | None) -> int | str | None:
