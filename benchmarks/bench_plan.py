@@ -121,7 +121,7 @@ def main() -> None:
 
     counts: dict[str, int] = {}
     for a in plan.actions:
-        counts[a.action] = counts.get(a.action, 0) + 1
+        counts[a.kind] = counts.get(a.kind, 0) + 1
     print(
         f"plan for {plan.today:%d/%m/%Y}: {len(plan.actions):,} actions: "
         + ", ".join(f"{k} {v}" for k, v in counts.items())

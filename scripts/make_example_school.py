@@ -40,9 +40,10 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 from stdnum.gb import upn as stdnum_upn
 
+from mergekit.core.actions import ACTIONS
 from mergekit.core.attendance import ABSENT, POSSIBLE, PRESENT, UNAUTHORISED, UNEXPLAINED
 from mergekit.core.calendar import SchoolCalendar
-from mergekit.core.config import ACTIONS, PolicySettings, load_config
+from mergekit.core.config import PolicySettings, load_config
 from mergekit.core.errors import MergekitError
 
 ROOT = Path(__file__).resolve().parents[1]

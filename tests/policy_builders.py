@@ -187,12 +187,12 @@ def actions(p: Plan, action: str | None = None, upn: str | None = None) -> list[
     return [
         a
         for a in p.actions
-        if (action is None or a.action == action) and (upn is None or a.upn == upn)
+        if (action is None or a.kind == action) and (upn is None or a.upn == upn)
     ]
 
 
 def names(p: Plan, upn: str | None = None) -> list[str]:
-    return [a.action for a in actions(p, upn=upn)]
+    return [a.kind for a in actions(p, upn=upn)]
 
 
 def done(*actions_: Action) -> History:
@@ -366,5 +366,5 @@ def school_folder(folder: Path, data: SchoolData, today: date = TODAY, extra: st
 
 
 def single(xs: Sequence[Action]) -> Action:
-    assert len(xs) == 1, [a.action for a in xs]
+    assert len(xs) == 1, [a.kind for a in xs]
     return xs[0]

@@ -20,6 +20,7 @@ from pypdf import PdfReader
 from test_pdfform import pdftotext
 
 from mergekit.cli import main
+from mergekit.core.actions import LISTED
 from mergekit.core.config import load_config
 from mergekit.core.ledger import Ledger
 from mergekit.core.model import (
@@ -42,7 +43,6 @@ from mergekit.merge.formfields import (
     suggest_reason,
 )
 from mergekit.plan.planning import make_plan, record_actions
-from mergekit.plan.worklist import LISTED
 
 pytestmark = pytest.mark.poppler
 
@@ -62,7 +62,7 @@ class Day:
     documents: tuple[Document, ...]
 
     def doc(self, upn: str, action: str) -> Document:
-        return next(d for d in self.documents if d.pupil.upn == upn and d.action.action == action)
+        return next(d for d in self.documents if d.pupil.upn == upn and d.action.kind == action)
 
     def pdf(self, upn: str, action: str) -> Path:
         pdf = self.doc(upn, action).pdf
@@ -81,7 +81,7 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Day:
     # before the forms are made.
     with Ledger.open(ws.settings.ledger_path) as ledger:
         run_id = ledger.start_run("run", ws.today)
-        record_actions(ledger, run_id, [a for a in plan.actions if a.action in LISTED], ws.today)
+        record_actions(ledger, run_id, [a for a in plan.actions if a.kind in LISTED], ws.today)
     result = make_forms(ws, data, due=True, pdf=True, forms=["cme_referral", "remove_from_roll"])
     return Day(data, result.documents)
 
@@ -111,7 +111,7 @@ def docx_text(path: Path) -> str:
 
 
 def test_every_referral_has_sections_1_to_8_filled_or_marked_to_complete(day: Day) -> None:
-    referrals = [d for d in day.documents if d.action.action == "cme_referral"]
+    referrals = [d for d in day.documents if d.action.kind == "cme_referral"]
     assert sorted(d.pupil.upn for d in referrals) == sorted((ZUZANNA, KACPER, MASON, LIAM))
     for d in referrals:
         assert d.pdf is not None

@@ -31,13 +31,12 @@ from policy_builders import (
     make_upn,
 )
 
+from mergekit.core.actions import FORMS, LETTERS
 from mergekit.core.errors import CheckFailed, TemplateError
 from mergekit.core.model import Pupil
 from mergekit.core.runfolder import MANIFEST_COLUMNS, document_stem
 from mergekit.core.workspace import Workspace, open_workspace
 from mergekit.documents.make import (
-    FORMS,
-    LETTERS,
     household_addressees,
     load_school,
     make_forms,
@@ -371,7 +370,7 @@ def manifest_rows(run: Path) -> list[dict[str, str]]:
 def test_letters_are_made_for_exactly_the_pupils_the_plan_lists(school: Path) -> None:
     ws = workspace_for(school)
     result = make_letters(ws, load_school(ws))
-    made = {(d.pupil.surname, d.pupil.forename, d.action.action) for d in result.documents}
+    made = {(d.pupil.surname, d.pupil.forename, d.action.kind) for d in result.documents}
     assert made == {
         ("Khan", "Aisha", "pa_letter_1"),
         ("Khan", "Bilal", "pa_letter_1"),
@@ -385,7 +384,7 @@ def test_letters_are_made_for_exactly_the_pupils_the_plan_lists(school: Path) ->
     }
     for d in result.documents:
         assert d.file.parent == ws.settings.output_dir / "2026-11-27" / "docx"
-        assert d.file.name == document_stem(d.pupil, d.action.action) + ".docx"
+        assert d.file.name == document_stem(d.pupil, d.action.kind) + ".docx"
 
 
 def test_every_letter_holds_its_own_pupil_and_nobody_elses(tmp_path: Path) -> None:
@@ -431,8 +430,8 @@ def test_names_full_of_xml_specials_are_printed_as_written(school: Path) -> None
 def test_letter_2_and_3_give_the_dates_of_the_earlier_letters(school: Path) -> None:
     ws = workspace_for(school)
     result = make_letters(ws, load_school(ws))
-    second = next(d for d in result.documents if d.action.action == "pa_letter_2")
-    third = next(d for d in result.documents if d.action.action == "pa_letter_3")
+    second = next(d for d in result.documents if d.action.kind == "pa_letter_2")
+    third = next(d for d in result.documents if d.action.kind == "pa_letter_3")
     assert "We wrote to you on 1 October 2026" in docx_text(second.file)
     assert "We wrote to you on 25 September 2026 and again on 20 October 2026" in docx_text(
         third.file
@@ -501,7 +500,7 @@ def test_each_letter_and_document_is_recorded_in_the_ledger(school: Path) -> Non
         actions = set(db.execute("SELECT upn, action, stage, day FROM actions"))
         documents = list(db.execute("SELECT upn, kind, sha256, action_id FROM documents"))
     assert actions == {
-        (d.pupil.upn, d.action.action, "2026-27", "2026-11-27") for d in result.documents
+        (d.pupil.upn, d.action.kind, "2026-27", "2026-11-27") for d in result.documents
     }
     assert sorted((u, s) for u, _, s, _ in documents) == sorted(
         (d.pupil.upn, d.sha256) for d in result.documents
@@ -554,13 +553,13 @@ def test_a_letter_struck_in_plan_xlsx_is_not_made(school: Path) -> None:
 def test_only_makes_just_the_letters_asked_for(school: Path) -> None:
     ws = workspace_for(school)
     result = make_letters(ws, load_school(ws), only=["pa_letter_2"])
-    assert [d.action.action for d in result.documents] == ["pa_letter_2"]
+    assert [d.action.kind for d in result.documents] == ["pa_letter_2"]
 
 
 def test_preview_makes_one_sample_per_template_and_records_nothing(school: Path) -> None:
     ws = workspace_for(school)
     result = make_preview(ws, load_school(ws), (*LETTERS, *FORMS))
-    assert sorted(d.action.action for d in result.documents) == sorted((*LETTERS, *FORMS))
+    assert sorted(d.action.kind for d in result.documents) == sorted((*LETTERS, *FORMS))
     assert all(d.file.parent == result.run_dir / "preview" / "docx" for d in result.documents)
     assert not ws.settings.ledger_path.exists()
     assert not (result.run_dir / "manifest.csv").exists()
@@ -611,7 +610,7 @@ def test_an_unknown_field_in_a_template_stops_the_run_before_any_file_is_written
 def test_forms_due_makes_the_referral_checklist_and_move_form(school: Path) -> None:
     ws = workspace_for(school)
     result = make_forms(ws, load_school(ws), due=True)
-    made = sorted((d.pupil.surname, d.action.action) for d in result.documents)
+    made = sorted((d.pupil.surname, d.action.kind) for d in result.documents)
     assert made == [
         ("Gone", "cme_referral"),
         ("Gone", "remove_from_roll"),
@@ -625,11 +624,11 @@ def test_forms_due_makes_the_referral_checklist_and_move_form(school: Path) -> N
     assert "Hedda Missing" in text
     assert "☒ NO" in text.replace("    ", " ")  # a flag the school answered
     assert "Hugo" not in text
-    checklist = next(d for d in result.documents if d.action.action == "remove_from_roll")
+    checklist = next(d for d in result.documents if d.action.kind == "remove_from_roll")
     text = docx_text(checklist.file)
     assert "21 school days" in text
     assert "Mrs Hana Head" in text
-    move = next(d for d in result.documents if d.action.action == "planned_move")
+    move = next(d for d in result.documents if d.action.kind == "planned_move")
     assert "10 Rua Nova, Lisbon" in docx_text(move.file)
 
 

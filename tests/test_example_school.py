@@ -18,9 +18,10 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from mergekit.cli import main
+from mergekit.core.actions import ACTIONS
 from mergekit.core.attendance import PRESENT, UNAUTHORISED, UNEXPLAINED, count_sessions
 from mergekit.core.calendar import SchoolCalendar
-from mergekit.core.config import ACTIONS, Settings, load_config
+from mergekit.core.config import Settings, load_config
 from mergekit.core.model import EventKind, Pupil, SchoolData
 from mergekit.read.workbook import read_tracking
 

@@ -25,9 +25,10 @@ from policy_builders import (
     ytd,
 )
 
+from mergekit.core.actions import DAY_BY_DAY
 from mergekit.core.model import AttendanceSummary, EventKind, Person
 from mergekit.plan.planning import load_history
-from mergekit.plan.policy import DAY_BY_DAY, History
+from mergekit.plan.policy import History
 
 # ---------------------------------------------------------------------------------------------
 # Warning letters: the threshold, both rules, the minimum sessions
@@ -359,7 +360,7 @@ def test_actions_are_sorted_by_action_then_hand_out_order() -> None:
     s.add(pupil(1, year=9, reg_group="9A"), ytd(TODAY, 100, 80) | {TODAY: ("N", "N")})
     s.add(pupil(2, year=7, reg_group="7A"), ytd(TODAY, 100, 80))
     p = plan(s.data())
-    order = [(a.action, a.upn) for a in p.actions]
+    order = [(a.kind, a.upn) for a in p.actions]
     u1, u2, u3 = (pupil(n).upn for n in (1, 2, 3))
     assert order == [
         ("first_day_contact", u3),

@@ -16,11 +16,11 @@ from docx import Document
 from docxtpl import DocxTemplate
 from lxml import etree
 
+from mergekit.core.actions import DOCUMENT_ACTIONS
 from mergekit.core.atomic import write_atomic
 from mergekit.core.config import load_config
 from mergekit.core.errors import TemplateError
 from mergekit.core.resources import bundled
-from mergekit.documents.make import DOCUMENT_ACTIONS
 from mergekit.documents.templatecheck import sample_context
 from mergekit.merge.render import compile_template, environment
 

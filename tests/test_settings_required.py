@@ -15,8 +15,8 @@ from click.testing import CliRunner, Result
 from test_documents import docx_text
 
 from mergekit.cli import main
+from mergekit.core.actions import DOCUMENT_ACTIONS
 from mergekit.core.config import load_config
-from mergekit.documents.make import DOCUMENT_ACTIONS
 from mergekit.merge.settingscheck import printed_settings, setting_problems, settings_used
 
 

@@ -213,7 +213,7 @@ def test_a_letter_strike_lapses_when_the_pupil_fell_below_again_after_it() -> No
     s, upn = recovers_then_falls_back()
     data = s.data()
     today_plan = plan(data)
-    letter = next(a for a in today_plan.actions if a.action == "pa_letter_1")
+    letter = next(a for a in today_plan.actions if a.kind == "pa_letter_1")
     struck = StrikeRecord(
         1, upn, "pa_letter_1", letter.stage, "2026-27", date(2026, 11, 9), "", "plan.xlsx", "x"
     )

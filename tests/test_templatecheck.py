@@ -13,10 +13,10 @@ from conftest import realworld
 from docx import Document
 
 from mergekit.cli import main
+from mergekit.core.actions import DOCUMENT_ACTIONS
 from mergekit.core.config import load_config
 from mergekit.core.errors import Severity
 from mergekit.core.resources import bundled
-from mergekit.documents.make import DOCUMENT_ACTIONS
 from mergekit.documents.templatecheck import (
     TemplateReport,
     check_template,

@@ -11,6 +11,7 @@ import click
 
 from mergekit.cli.base import main
 from mergekit.cli.options import config_option, progress_bars, today_option, workspace
+from mergekit.core.actions import ACTION_TITLES, DOCUMENT_ACTIONS, FORMS, LETTERS
 from mergekit.core.config import CONFIG_NAME, Settings, load_config
 from mergekit.core.errors import MergekitError, Severity
 from mergekit.core.model import SchoolData
@@ -19,9 +20,6 @@ from mergekit.core.runfolder import DOCX_DIR, PDF_DIR, PREVIEW_DIR
 from mergekit.core.setting_advice import how_to_set
 from mergekit.core.workspace import Workspace
 from mergekit.documents.make import (
-    DOCUMENT_ACTIONS,
-    FORMS,
-    LETTERS,
     DocumentsResult,
     field_schema,
     list_fields,
@@ -33,7 +31,6 @@ from mergekit.documents.make import (
     templates_in_use,
 )
 from mergekit.documents.templatecheck import TemplateReport, check_template
-from mergekit.merge.fields import ACTION_TITLES
 
 pdf_option = click.option(
     "--pdf",
@@ -355,7 +352,7 @@ def _report(ws: Workspace, result: DocumentsResult, kind: str) -> None:
         for why in result.held_because:
             click.secho(f"  {why}", fg="red")
         for a in result.held:
-            click.echo(f"  {a.upn}  {a.name:<28} {a.action}")
+            click.echo(f"  {a.upn}  {a.name:<28} {a.kind}")
     if not result.documents:
         if result.already_done:
             n = len(result.already_done)
@@ -395,7 +392,7 @@ def _report(ws: Workspace, result: DocumentsResult, kind: str) -> None:
             since = (
                 f"  (struck on {day:%d/%m/%Y}; write Y in today's plan.xlsx to lift)" if day else ""
             )
-            click.echo(f"  {a.upn}  {a.name:<28} {a.action}{since}")
+            click.echo(f"  {a.upn}  {a.name:<28} {a.kind}{since}")
     if result.manifest is not None:
         click.echo(f"\nManifest: {result.manifest}")
     if result.pdfs or result.earlier_pdfs:

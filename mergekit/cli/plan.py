@@ -13,9 +13,9 @@ import click
 
 from mergekit.cli.base import main
 from mergekit.cli.options import config_option, today_option, workspace
+from mergekit.core.actions import ACTION_TITLES
 from mergekit.core.calendar import academic_year_of, compact_dates, terms_of_year
 from mergekit.core.ledger import StrikeRecord
-from mergekit.merge.fields import ACTION_TITLES
 from mergekit.plan.planning import history_report, plan_today, record_plan
 from mergekit.plan.policy import Plan
 

@@ -9,8 +9,8 @@ import click
 
 from mergekit.cli.base import main
 from mergekit.cli.options import config_option, today_option, workspace
+from mergekit.core.actions import EMAILED
 from mergekit.core.runfolder import OUTBOX_DIR
-from mergekit.mail.compose import EMAILED
 from mergekit.mail.outbox import Entry, SendReport, deliver
 
 

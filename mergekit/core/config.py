@@ -19,25 +19,10 @@ from datetime import date, time
 from pathlib import Path
 from typing import Any
 
+from mergekit.core.actions import ACTIONS
 from mergekit.core.errors import ConfigError, Problem, warning
 
 CONFIG_NAME = "mergekit.toml"
-
-ACTIONS: tuple[str, ...] = (
-    "first_day_contact",
-    "vulnerable_day1_contact",
-    "pa_letter_1",
-    "pa_letter_2",
-    "pa_letter_3",
-    "severe_absence",
-    "penalty_notice_threshold",
-    "attendance_drop",
-    "cme_inform",
-    "cme_referral",
-    "remove_from_roll",
-    "planned_move",
-    "home_education",
-)
 
 
 def doc(text: str, default: Any = MISSING, *, example: Any = MISSING) -> Any:

@@ -301,7 +301,7 @@ class Action:
 
     upn: str
     name: str
-    action: str
+    kind: str  # an ActionKind value (mergekit.core.actions)
     reason: str
     stage: str
     academic_year: str
@@ -314,7 +314,7 @@ class Action:
     def for_pupil(
         cls,
         pupil: Pupil,
-        action: str,
+        kind: str,
         *,
         reason: str,
         stage: str,
@@ -325,7 +325,7 @@ class Action:
         return cls(
             upn=pupil.upn,
             name=pupil.full_name,
-            action=action,
+            kind=kind,
             reason=reason,
             stage=stage,
             academic_year=academic_year,
@@ -335,4 +335,4 @@ class Action:
         )
 
     def key(self) -> tuple[str, str, str]:
-        return (self.upn, self.action, self.stage)
+        return (self.upn, self.kind, self.stage)

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from typing import TYPE_CHECKING, Any
 
+from mergekit.core.actions import DOCUMENT_ACTIONS, NEEDS_TODAYS_MARKS, NOTICES
 from mergekit.core.calendar import SchoolCalendar
-from mergekit.core.config import ACTIONS, Settings
+from mergekit.core.config import Settings
 from mergekit.core.errors import MergekitError, Problem, Severity, error, warning
 from mergekit.core.model import SchoolData
 from mergekit.merge.fields import addressees
@@ -28,12 +29,6 @@ from mergekit.read.sheets import lock_file
 if TYPE_CHECKING:
     from mergekit.merge.settingscheck import SettingProblem
 from mergekit.read.workbook import ReadResult, read_tracking, read_transfer_list
-
-# The rules that read the marks up to today: without today's register they would work on an
-# old export (no first-day calls, letters on old figures, CME runs that seem to stop).
-NEEDS_TODAYS_MARKS: tuple[str, ...] = tuple(
-    a for a in ACTIONS if a not in ("planned_move", "home_education")
-)
 
 GROUP_TITLES = {
     "register": "Today's register",
@@ -171,8 +166,6 @@ def run_check(
 def _settings_problems(settings: Settings) -> list[SettingProblem]:
     """Settings the documents and emails print that are blank or placeholders; a template
     that cannot be read is left to `mergekit templates check`."""
-    from mergekit.documents.make import DOCUMENT_ACTIONS
-    from mergekit.mail.compose import NOTICES
     from mergekit.merge.settingscheck import setting_problems
 
     try:

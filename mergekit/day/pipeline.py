@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mergekit.core.actions import DOCUMENT_ACTIONS, LISTED
 from mergekit.core.config import CONFIG_NAME
 from mergekit.core.errors import ConfigError, ConversionError, MergekitError
 from mergekit.core.ledger import Ledger
@@ -21,7 +22,7 @@ from mergekit.core.model import Action, SchoolData
 from mergekit.core.resources import examples_dir
 from mergekit.core.workspace import Workspace
 from mergekit.day.check import CheckReport, run_check
-from mergekit.documents.make import DOCUMENT_ACTIONS, DocumentsResult, make_letters
+from mergekit.documents.make import DocumentsResult, make_letters
 from mergekit.mail.compose import HeldForm
 from mergekit.mail.outbox import SendReport, deliver
 from mergekit.plan.planning import (
@@ -33,7 +34,7 @@ from mergekit.plan.planning import (
     with_recorded,
 )
 from mergekit.plan.policy import Plan
-from mergekit.plan.worklist import LISTED, write_day_worklist
+from mergekit.plan.worklist import write_day_worklist
 
 DocumentsProgress = Callable[[str, int, int], None]
 
@@ -78,7 +79,7 @@ class RunReport:
         for d in self.documents.cannot_post if self.documents else ():
             out.append(
                 f"{d.pupil.upn} {d.pupil.full_name}: no postal address for the "
-                f"{d.action.action} - add it to the contacts sheet, or deliver it by hand"
+                f"{d.action.kind} - add it to the contacts sheet, or deliver it by hand"
             )
         if self.worklist_counts:
             calls = self.worklist_counts.get("first_day_contact", 0)
@@ -185,7 +186,7 @@ def _record_listed(ws: Workspace, reviewed: Review, folder: Path) -> dict[str, i
     todo: list[Action] = [
         a
         for a in reviewed.plan.actions
-        if a.approved and a.action in (*LISTED, "vulnerable_day1_contact")
+        if a.approved and a.kind in (*LISTED, "vulnerable_day1_contact")
     ]
     if not todo and not reviewed.changes:
         return {}
@@ -193,7 +194,7 @@ def _record_listed(ws: Workspace, reviewed: Review, folder: Path) -> dict[str, i
         run_id = ledger.start_run("run", ws.today, folder)
         record_review(ledger, run_id, reviewed, ws.today)
         record_actions(ledger, run_id, todo, ws.today)
-    return dict(Counter(a.action for a in todo))
+    return dict(Counter(a.kind for a in todo))
 
 
 def _libreoffice(ws: Workspace) -> str:

@@ -24,6 +24,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from mergekit.core.actions import DOCUMENT_ACTIONS, FORMS, LETTERS, PDF_FORMS
 from mergekit.core.atomic import write_atomic
 from mergekit.core.config import Settings
 from mergekit.core.errors import (
@@ -68,12 +69,6 @@ from mergekit.merge.render import (
     sha256,
 )
 from mergekit.plan.planning import Review
-
-LETTERS: tuple[str, ...] = ("pa_letter_1", "pa_letter_2", "pa_letter_3")
-FORMS: tuple[str, ...] = ("cme_referral", "remove_from_roll", "planned_move")
-DOCUMENT_ACTIONS: tuple[str, ...] = (*LETTERS, *FORMS)
-# Forms that have a fillable PDF version: their pdf/ file is the filled AcroForm.
-PDF_FORMS: tuple[str, ...] = ("cme_referral", "remove_from_roll")
 
 # (stage, done, total): stage is "render", "pdf", "forms" or "pack".
 Progress = Callable[[str, int, int], None]
@@ -125,7 +120,7 @@ class DocumentsResult:
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for d in self.documents:
-            out[d.action.action] = out.get(d.action.action, 0) + 1
+            out[d.action.kind] = out.get(d.action.kind, 0) + 1
         return out
 
 
@@ -344,7 +339,7 @@ def produce(
     run_id: int | None = None
     pack: Path | None = None
     if not preview:
-        now_in = {(d.pupil.upn, d.action.action): d.relative for d in docs}
+        now_in = {(d.pupil.upn, d.action.kind): d.relative for d in docs}
         # Made again under another name (the pupil moved form, say): the old file leaves the
         # manifest, so it is neither emailed nor printed.
         renamed = (
@@ -355,7 +350,7 @@ def produce(
         manifest = merge_manifest(
             run,
             [
-                ManifestRow(d.pupil.upn, d.action.action, d.relative, d.sha256, d.recipients)
+                ManifestRow(d.pupil.upn, d.action.kind, d.relative, d.sha256, d.recipients)
                 for d in docs
             ],
             drop=renamed,
@@ -398,13 +393,13 @@ def _hold_unfilled(
 
     if not jobs:
         return jobs, (), ()
-    unfilled = setting_problems(settings, [j.action.action for j in jobs])
+    unfilled = setting_problems(settings, [j.action.kind for j in jobs])
     why = tuple(str(u.problem) for u in unfilled)
     if preview or not unfilled:
         return jobs, (), why
     blocked = {a for u in unfilled for a in u.actions}
-    held = tuple(j.action for j in jobs if j.action.action in blocked)
-    return [j for j in jobs if j.action.action not in blocked], held, why
+    held = tuple(j.action for j in jobs if j.action.kind in blocked)
+    return [j for j in jobs if j.action.kind not in blocked], held, why
 
 
 def _context(
@@ -432,7 +427,7 @@ def _context(
 
 def _steps(ws: Workspace, jobs: Sequence[_Job], kinds: Sequence[str]) -> StepsTaken | None:
     """The ledger's CME steps (with the forms made now), when forms are being made."""
-    if not any(j.action.action in FORMS for j in jobs) and not set(kinds) & set(FORMS):
+    if not any(j.action.kind in FORMS for j in jobs) and not set(kinds) & set(FORMS):
         return None
     from mergekit.merge.cmesteps import steps_taken
 
@@ -449,11 +444,11 @@ def _render_all(
     steps: StepsTaken | None = None,
 ) -> list[Document]:
     settings = ws.settings
-    templates = compile_for(settings, (j.action.action for j in jobs), ws.today)
+    templates = compile_for(settings, (j.action.kind for j in jobs), ws.today)
     total = len(jobs)
     for i, job in enumerate(jobs, start=1):
         job.context = _context(ws, data, job.pupil, job.action, sent, job.to, steps)
-        job.data = templates[job.action.action].render(job.context)
+        job.data = templates[job.action.kind].render(job.context)
         if progress is not None:
             progress("render", i, total)
     # Every document exists in memory: only now is anything written.
@@ -461,7 +456,7 @@ def _render_all(
     for job in jobs:
         path = target / DOCX_DIR / f"{job.stem}.docx"
         write_atomic(path, job.data)
-        text, postable = recipients_text(settings, job.action.action, job.to)
+        text, postable = recipients_text(settings, job.action.kind, job.to)
         docs.append(
             Document(
                 job.action,
@@ -494,7 +489,7 @@ def _pdfs_to_redo(
         return []
     rows = [r for r in read_manifest(run) if r.action in kinds and r.file]
     # The ledger's actions of today (the latest per pupil and kind).
-    recorded = {(a.upn, a.action): a for a in recorded_actions(ws.settings, data, ws.today)}
+    recorded = {(a.upn, a.kind): a for a in recorded_actions(ws.settings, data, ws.today)}
     homes: dict[str, list[Contact]] | None = None
     out: list[_Earlier] = []
     for r in rows:
@@ -522,11 +517,11 @@ def _jobs(data: SchoolData, actions: Sequence[Action]) -> list[_Job]:
     seen: set[tuple[str, str]] = set()
     for a in actions:
         pupil = data.pupils.get(a.upn)
-        if pupil is None or (a.upn, a.action) in seen:
+        if pupil is None or (a.upn, a.kind) in seen:
             continue  # one document per pupil and action
-        seen.add((a.upn, a.action))
-        jobs.append(_Job(a, pupil, homes.get(a.upn, []), document_stem(pupil, a.action)))
-    jobs.sort(key=lambda j: (j.pupil.sort_key, DOCUMENT_ACTIONS.index(j.action.action)))
+        seen.add((a.upn, a.kind))
+        jobs.append(_Job(a, pupil, homes.get(a.upn, []), document_stem(pupil, a.kind)))
+    jobs.sort(key=lambda j: (j.pupil.sort_key, DOCUMENT_ACTIONS.index(j.action.kind)))
     return jobs
 
 
@@ -559,7 +554,7 @@ def _record(
         for e, pdf in redone:
             found = [
                 r.id
-                for r in ledger.actions(e.action.upn, e.action.action)
+                for r in ledger.actions(e.action.upn, e.action.kind)
                 if r.stage == e.action.stage
             ]
             ledger.record_document(
@@ -610,8 +605,8 @@ def _make_pdfs(
     }
     contexts.update({e.relative: e.context for e in earlier})
     # (relative, Word file, action name) of everything that needs a PDF
-    items = [(d.relative, d.file, d.action.action) for d in docs] + [
-        (e.relative, e.file, e.action.action) for e in earlier
+    items = [(d.relative, d.file, d.action.kind) for d in docs] + [
+        (e.relative, e.file, e.action.kind) for e in earlier
     ]
     word = [i for i in items if i[2] not in PDF_FORMS]
     forms = [i for i in items if i[2] in PDF_FORMS]
@@ -726,7 +721,7 @@ def _choose(
             notes.append(f"approvals read from {reviewed.source}")
     plan = reviewed.plan
     notes[:0] = plan.notes
-    ours = tuple(a for a in plan.actions if a.action in wanted)
+    ours = tuple(a for a in plan.actions if a.kind in wanted)
     done_keys, history = _ledger_state(ws, data)
     chosen = tuple(a for a in ours if a.approved and a.key() not in done_keys)
     struck = tuple(a for a in ours if not a.approved)
@@ -821,7 +816,7 @@ def make_forms(
         return _produce_planned(ws, data, chosen, wanted, "forms --due", pdf, progress)
     by_pupil: dict[str, dict[str, Action]] = {}
     for a in chosen.plan_actions:
-        by_pupil.setdefault(a.upn, {})[a.action] = a
+        by_pupil.setdefault(a.upn, {})[a.kind] = a
     actions: list[Action] = []
     notes = list(chosen.notes)
     for raw in upns:
@@ -904,10 +899,10 @@ def make_again(
         raise WorkbookError("\n".join([*errors, "Nothing was made again."]))
     from mergekit.plan.planning import recorded_actions
 
-    recorded = {(a.upn, a.action): a for a in recorded_actions(ws.settings, data, ws.today)}
+    recorded = {(a.upn, a.kind): a for a in recorded_actions(ws.settings, data, ws.today)}
     actions = [recorded[key] for key in dict.fromkeys(chosen) if key in recorded]
     notes = [
-        f"{a.upn} {a.name}: the {a.action} was already emailed ({when[:16].replace('T', ' ')} "
+        f"{a.upn} {a.name}: the {a.kind} was already emailed ({when[:16].replace('T', ' ')} "
         f"to {to}); the new copy is not emailed again - post it or send it yourself"
         for upn in dict.fromkeys(u for u, _ in chosen)
         for action_id, action in made[upn]
@@ -958,7 +953,7 @@ def make_preview(
         from mergekit.plan import planning
 
         for a in planning.make_plan(ws, data).actions:
-            planned.setdefault(a.action, a)
+            planned.setdefault(a.kind, a)
     else:
         data, _ = sample_data(ws.today)
         notes.append("the tracking workbook could not be read: previews use an invented pupil")
@@ -1019,7 +1014,7 @@ def list_fields(ws: Workspace, data: SchoolData | None, upn: str | None = None) 
 
             planned = sorted(
                 planning.make_plan(ws, data).actions,
-                key=lambda a: a.action not in DOCUMENT_ACTIONS,
+                key=lambda a: a.kind not in DOCUMENT_ACTIONS,
             )
             _, history = _ledger_state(ws, data)
         except (MergekitError, ValueError) as e:
@@ -1028,7 +1023,7 @@ def list_fields(ws: Workspace, data: SchoolData | None, upn: str | None = None) 
     action = next((a for a in planned if a.upn == pupil.upn), None)
     from mergekit.merge.cmesteps import steps_taken
 
-    steps = steps_taken(ws.settings, (a for a in planned if a.action in FORMS), ws.today)
+    steps = steps_taken(ws.settings, (a for a in planned if a.kind in FORMS), ws.today)
     home = household_addressees(data).get(pupil.upn)
     context = _context(ws, data, pupil, action, history, home, steps)
     if action is None:
@@ -1052,7 +1047,7 @@ def _sample_pupil(
             )
         return found
     for a in planned:
-        if a.action in DOCUMENT_ACTIONS and a.upn in data.pupils:
+        if a.kind in DOCUMENT_ACTIONS and a.upn in data.pupils:
             return data.pupils[a.upn]
     homes = household_addressees(data)
     ordered = sorted(data.pupils.values(), key=lambda p: p.sort_key)

@@ -35,14 +35,23 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
+from mergekit.core.actions import (
+    ACTION_TITLES,
+    ACTIONS,
+    EMAILED,
+    FORMS,
+    HELD_ACTIONS,
+    NOTICES,
+    TO_DO,
+    Audience,
+)
 from mergekit.core.calendar import academic_year_of
-from mergekit.core.config import ACTIONS, Settings
+from mergekit.core.config import Settings
 from mergekit.core.errors import MailError, TemplateError
 from mergekit.core.model import Action, Contact, Person, Pupil, SchoolData
 from mergekit.core.resources import bundled
@@ -55,29 +64,9 @@ from mergekit.core.runfolder import (
     file_sha256,
     read_manifest,
 )
-from mergekit.mail.release import HELD_ACTIONS, TO_DO, Release
+from mergekit.mail.release import Release
 from mergekit.mail.wording import contact_attempts, reason_known, salutation, todays_absence
-from mergekit.merge.fields import ACTION_TITLES, LetterHistory, addressees, build_context
-
-
-class Audience(StrEnum):
-    PARENTS = "parents"
-    COUNCIL = "council"
-    PROFESSIONALS = "professionals"
-
-
-# The actions whose documents (or notices) are emailed, and to whom.
-EMAILED: dict[str, Audience] = {
-    "pa_letter_1": Audience.PARENTS,
-    "pa_letter_2": Audience.PARENTS,
-    "pa_letter_3": Audience.PARENTS,
-    "planned_move": Audience.PARENTS,
-    "cme_referral": Audience.COUNCIL,
-    "remove_from_roll": Audience.COUNCIL,
-    "vulnerable_day1_contact": Audience.PROFESSIONALS,
-}
-# Built from the plan: there is no document, the email is the contact.
-NOTICES = frozenset({"vulnerable_day1_contact"})
+from mergekit.merge.fields import LetterHistory, addressees, build_context
 
 PRINT_LIST_COLUMNS = (
     "upn",
@@ -450,7 +439,7 @@ class _Builder:
     ) -> dict[str, Any]:
         """The merge fields of one email: the letters' fields (without the planner's reason,
         which is a note for staff) and ``email.*``, the words written for the reader."""
-        audience = EMAILED[action.action]
+        audience = EMAILED[action.kind]
         context = build_context(
             self.settings,
             self.data,
@@ -492,19 +481,19 @@ class _Builder:
     ) -> OutgoingMessage | None:
         """The email for one document or notice (None when nobody can be emailed); whoever
         is left out goes on the print list."""
-        to, missing = self.recipients(pupil, action.action)
+        to, missing = self.recipients(pupil, action.kind)
         then = "; complete and check the form before it goes" if held else ""
         for contact, why in missing:
-            self.print_items.append(PrintItem(pupil, action.action, document, contact, why + then))
+            self.print_items.append(PrintItem(pupil, action.kind, document, contact, why + then))
         if not to:
             return None
         context = self.email_context(pupil, action, to, attachment)
-        subject, text, html = self.templates.render(action.action, context)
-        stem = Path(document).stem if document else document_stem(pupil, action.action)
+        subject, text, html = self.templates.render(action.kind, context)
+        stem = Path(document).stem if document else document_stem(pupil, action.kind)
         return OutgoingMessage(
             pupil=pupil,
-            action=action.action,
-            audience=EMAILED[action.action],
+            action=action.kind,
+            audience=EMAILED[action.kind],
             occurrence=document or action.stage,
             document=document,
             to=tuple(to),
@@ -549,11 +538,7 @@ class _Builder:
         ):
             problem = f"{document} has changed since it was made (its sha256 differs)"
         if problem:
-            command = (
-                "forms"
-                if row.action in ("cme_referral", "remove_from_roll", "planned_move")
-                else "letters"
-            )
+            command = "forms" if row.action in FORMS else "letters"
             self.notes.append(
                 f"{where}: {problem} - not emailed; make it again with "
                 f"`mergekit {command} --again {pupil.upn} --pdf`, then send"
@@ -609,7 +594,7 @@ def build_batch(
         released or {},
     )
     wanted = only or frozenset(EMAILED)
-    by_key = {(a.upn, a.action): a for a in plan or ()}
+    by_key = {(a.upn, a.kind): a for a in plan or ()}
     not_emailed: dict[str, int] = {}
     if (run_dir / MANIFEST).is_file():
         for row in read_manifest(run_dir):
@@ -628,7 +613,7 @@ def build_batch(
         )
     held = _unfilled_notices(settings, wanted, b.notes)
     for a in plan or ():
-        if a.action in NOTICES and a.action in wanted and a.approved and a.action not in held:
+        if a.kind in NOTICES and a.kind in wanted and a.approved and a.kind not in held:
             pupil = data.pupils.get(a.upn)
             if pupil is not None:
                 b.add(pupil, a, "", None)

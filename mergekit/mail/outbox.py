@@ -43,8 +43,9 @@ from email.utils import make_msgid, parseaddr
 from pathlib import Path
 from typing import Any, Literal
 
+from mergekit.core.actions import ACTION_TITLES, ACTIONS, NOTICES
 from mergekit.core.atomic import write_atomic
-from mergekit.core.config import ACTIONS, Settings
+from mergekit.core.config import Settings
 from mergekit.core.errors import CheckFailed, MailError
 from mergekit.core.ledger import Ledger
 from mergekit.core.model import Action, SchoolData
@@ -58,7 +59,6 @@ from mergekit.core.runfolder import (
 )
 from mergekit.core.workspace import Workspace
 from mergekit.mail.compose import (
-    NOTICES,
     PRINT_LIST_COLUMNS,
     Batch,
     Encryptor,
@@ -79,7 +79,6 @@ from mergekit.mail.release import (
     status_text,
     write_sheet,
 )
-from mergekit.merge.fields import ACTION_TITLES
 
 FAILURE_COLUMNS = ("upn", "action", "recipients", "message_id", "reason")
 UNKNOWN_REASON = (
@@ -934,12 +933,12 @@ class _Job:
             attempts=attempts,
         )
         a = e.message.for_action
-        if a.action in NOTICES:
+        if a.kind in NOTICES:
             # The email is the day-1 contact itself: record it as done.
             action_id = self.ledger.record_action(
                 self.run_id,
                 a.upn,
-                a.action,
+                a.kind,
                 a.stage,
                 a.academic_year,
                 self.day,

@@ -25,6 +25,7 @@ from dataclasses import astuple, dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from mergekit.core.actions import ACTION_TITLES, HELD_ACTIONS
 from mergekit.core.atomic import write_atomic
 from mergekit.core.errors import MailError
 from mergekit.core.ledger import Ledger
@@ -36,22 +37,13 @@ from mergekit.core.runfolder import (
     file_sha256,
     read_manifest,
 )
-from mergekit.merge.fields import ACTION_TITLES
 from mergekit.plan.xlsxprint import lay_out
 from mergekit.plan.xlsxstyle import choice_list, help_sheet, style_header
 from mergekit.read.sheets import column_letter
 from mergekit.read.values import text
 
-HELD_ACTIONS: tuple[str, ...] = ("cme_referral", "remove_from_roll", "planned_move")
 RELEASED_KIND = "released"
 BY_COMMAND = "mergekit send --release"
-
-# What the person does before releasing each form.
-TO_DO: Mapping[str, str] = {
-    "cme_referral": "complete what is marked to complete and check every section",
-    "remove_from_roll": "the head teacher checks the grounds and signs it",
-    "planned_move": "check the details and complete the school's part",
-}
 
 SHEET = "Forms to release"
 HEADERS = (

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
+from mergekit.core.actions import CME_STEPS
 from mergekit.core.config import Settings
 from mergekit.core.ledger import Ledger
 from mergekit.core.model import Action
 from mergekit.merge.formfields import StepsTaken
-from mergekit.plan.policy import CME_STEPS
 
 
 def steps_taken(settings: Settings, made_now: Iterable[Action], today: date) -> StepsTaken:
@@ -31,4 +31,4 @@ def steps_taken(settings: Settings, made_now: Iterable[Action], today: date) -> 
     steps = StepsTaken(
         {k: tuple(v) for k, v in recorded.items()}, {k: tuple(v) for k, v in emailed.items()}
     )
-    return steps.with_made((a for a in made_now if a.action in CME_STEPS), today)
+    return steps.with_made((a for a in made_now if a.kind in CME_STEPS), today)

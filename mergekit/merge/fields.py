@@ -15,6 +15,7 @@ from dataclasses import fields as dataclass_fields
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from mergekit.core.actions import ACTION_TITLES
 from mergekit.core.attendance import CODE_MEANINGS, PRESENT, SessionCounts, count_sessions
 from mergekit.core.calendar import academic_year_bounds, academic_year_of
 from mergekit.core.config import Settings
@@ -23,21 +24,6 @@ from mergekit.core.model import FLAG_NAMES, Action, Contact, Person, Pupil, Scho
 if TYPE_CHECKING:
     from mergekit.merge.formfields import StepsTaken
 
-ACTION_TITLES: dict[str, str] = {
-    "first_day_contact": "First day absence contact",
-    "vulnerable_day1_contact": "Day 1 contact with social worker / key worker",
-    "pa_letter_1": "Attendance warning letter 1",
-    "pa_letter_2": "Attendance warning letter 2",
-    "pa_letter_3": "Attendance warning letter 3",
-    "severe_absence": "Severe absence alert (DSL)",
-    "penalty_notice_threshold": "Penalty notice threshold reached",
-    "attendance_drop": "Significant drop in attendance",
-    "cme_inform": "Inform the Children Missing Education team",
-    "cme_referral": "Children Missing Education referral form",
-    "remove_from_roll": "Remove From Roll checklist",
-    "planned_move": "Planned move form",
-    "home_education": "Elective home education request",
-}
 
 RECENT_ABSENCES = 10
 # What a form shows where staff must still write or tick something.
@@ -360,12 +346,12 @@ def build_context(
     action_ctx: dict[str, Any] = {"name": "", "title": "", "reason": "", "evidence": {}}
     if action is not None:
         action_ctx = {
-            "name": action.action,
-            "title": ACTION_TITLES.get(action.action, ""),
+            "name": action.kind,
+            "title": ACTION_TITLES.get(action.kind, ""),
             "reason": action.reason,
             "evidence": dict(action.evidence),
         }
-    number = int(action.action[-1]) if action and action.action.startswith("pa_letter_") else 0
+    number = int(action.kind[-1]) if action and action.kind.startswith("pa_letter_") else 0
     run_start = action.evidence.get("run_start") if action else None
     run_days = action.evidence.get("run_days") if action else None
     attendance = attendance_context(marks, today, pupil)

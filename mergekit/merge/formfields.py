@@ -73,7 +73,7 @@ class StepsTaken:
         """These steps plus ``actions``, being done today."""
         recorded = {k: tuple(v) for k, v in self.recorded.items()}
         for a in actions:
-            key = (a.upn, a.action)
+            key = (a.upn, a.kind)
             recorded[key] = tuple(sorted({*recorded.get(key, ()), today}))
         return StepsTaken(recorded, self.emailed)
 

@@ -20,6 +20,7 @@ from typing import Any
 import jinja2
 from jinja2 import nodes
 
+from mergekit.core.actions import DOCUMENT_ACTIONS, EMAILED
 from mergekit.core.config import CouncilSettings, SchoolSettings, Settings
 from mergekit.core.errors import Problem, TemplateError, error
 
@@ -170,8 +171,8 @@ def _email_printed(env: jinja2.Environment, name: str, seen: set[str]) -> set[st
 
 def settings_used(settings: Settings, actions: Iterable[str]) -> dict[str, list[str]]:
     """config key -> the actions whose Word template or email prints it."""
-    from mergekit.documents.make import DOCUMENT_ACTIONS, template_path
-    from mergekit.mail.compose import EMAILED, EmailTemplates
+    from mergekit.documents.make import template_path
+    from mergekit.mail.compose import EmailTemplates
 
     env = EmailTemplates.for_settings(settings).env
     used: dict[str, list[str]] = {}

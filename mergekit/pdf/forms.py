@@ -33,6 +33,7 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.generic import BooleanObject, DictionaryObject, NameObject
 
 from mergekit.core import atomic
+from mergekit.core.actions import PDF_FORMS
 from mergekit.core.calendar import academic_year_of
 from mergekit.core.config import Settings
 from mergekit.core.errors import FormFieldError
@@ -64,7 +65,7 @@ __all__ = [
     "prepared",
 ]
 
-BUNDLED_FORMS: tuple[str, ...] = ("cme_referral", "remove_from_roll")
+BUNDLED_FORMS = PDF_FORMS  # the forms whose fillable PDF ships in templates/pdf
 _CACHE_SIZE = 16
 
 

@@ -22,8 +22,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mergekit.core.actions import ACTION_TITLES, ACTIONS, FORMS
 from mergekit.core.atomic import write_atomic
-from mergekit.core.config import ACTIONS, Settings
+from mergekit.core.config import Settings
 from mergekit.core.errors import MergekitError
 from mergekit.core.model import Pupil, handout_key
 from mergekit.core.runfolder import (
@@ -35,13 +36,10 @@ from mergekit.core.runfolder import (
     read_manifest,
     run_dir,
 )
-from mergekit.merge.fields import ACTION_TITLES
 
 if TYPE_CHECKING:
     from pypdf import PdfWriter
 
-# Documents that are forms (sent to the council or filed) rather than letters to hand out.
-FORM_ACTIONS: tuple[str, ...] = ("cme_referral", "remove_from_roll", "planned_move")
 
 A4 = (595.28, 841.89)
 
@@ -71,7 +69,7 @@ class PackItem:
 
     @property
     def is_form(self) -> bool:
-        return self.action in FORM_ACTIONS
+        return self.action in FORMS
 
     @property
     def handout_key(self) -> tuple[int, str, str, str, str]:

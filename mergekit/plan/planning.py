@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
+from mergekit.core.actions import LETTERS, NEEDS_TODAYS_MARKS
 from mergekit.core.calendar import academic_year_bounds, academic_year_of
 from mergekit.core.config import Settings
 from mergekit.core.errors import MergekitError, WorkbookError
@@ -26,9 +27,9 @@ from mergekit.core.ledger import HistoryLine, Ledger, StrikeRecord
 from mergekit.core.model import Action, SchoolData
 from mergekit.core.runfolder import PLAN_XLSX, run_dir
 from mergekit.core.workspace import Workspace
-from mergekit.day.check import NEEDS_TODAYS_MARKS, CheckReport, RegisterGap, register_gap, run_check
+from mergekit.day.check import CheckReport, RegisterGap, register_gap, run_check
 from mergekit.plan.planxlsx import Approvals, read_approvals, write_plan_xlsx
-from mergekit.plan.policy import LETTERS, History, Plan, evaluate, letter_condition_since
+from mergekit.plan.policy import History, Plan, evaluate, letter_condition_since
 
 Key = tuple[str, str, str]  # (UPN, action, stage)
 LAPSED = "no longer held: "  # how the ledger records a strike whose condition changed
@@ -156,7 +157,7 @@ def make_plan(ws: Workspace, data: SchoolData, *, ledger_path: Path | None = Non
 def without_todays_marks(plan: Plan, gap: RegisterGap) -> Plan:
     """The plan without what needs today's marks: on the old figures the day-1 calls are
     missing, letters state old percentages and a CME absence run seems to stop."""
-    kept = tuple(a for a in plan.actions if a.action not in NEEDS_TODAYS_MARKS)
+    kept = tuple(a for a in plan.actions if a.kind not in NEEDS_TODAYS_MARKS)
     left = len(plan.actions) - len(kept)
     upto = f" up to {gap.latest:%d/%m/%Y}" if gap.latest else ""
     line = (
@@ -211,7 +212,7 @@ def review_plan(
     strikes = list(strikes)
     held_by_key = {s.key(): s for s in strikes if s.lifted_at is None}
     planned = {a.key() for a in plan.actions}
-    by_pair: dict[tuple[str, str], Action] = {(a.upn, a.action): a for a in plan.actions}
+    by_pair: dict[tuple[str, str], Action] = {(a.upn, a.kind): a for a in plan.actions}
     held: dict[Key, StrikeRecord] = {}
     strike: list[Action] = []
     lift: list[Action] = []
@@ -222,7 +223,7 @@ def review_plan(
     missing = 0
     for a in plan.actions:
         earlier = held_by_key.get(a.key())
-        if earlier is not None and a.action in LETTERS and letter_since is not None:
+        if earlier is not None and a.kind in LETTERS and letter_since is not None:
             since = letter_since(a)
             if since is not None and since > earlier.day:
                 why = (
@@ -286,7 +287,7 @@ def review_plan(
 
 def _planned_again(a: Action, earlier: StrikeRecord, why: str) -> str:
     return (
-        f"{a.upn} {a.name}: {a.action} was struck on {earlier.day:%d/%m/%Y}, but {why}, so it "
+        f"{a.upn} {a.name}: {a.kind} was struck on {earlier.day:%d/%m/%Y}, but {why}, so it "
         "is planned again - write N against it in the plan workbook to strike it again"
     )
 
@@ -339,7 +340,7 @@ def record_review(ledger: Ledger, run_id: int, reviewed: Review, today: date) ->
     source = reviewed.source.name if reviewed.source is not None else ""
     ledger.record_strikes(
         [
-            (run_id, a.upn, a.action, a.stage, a.academic_year, today, a.reason, source)
+            (run_id, a.upn, a.kind, a.stage, a.academic_year, today, a.reason, source)
             for a in reviewed.strike
         ]
     )
@@ -368,7 +369,7 @@ def record_actions(
     chosen = [a for a in actions if a.approved]
     ids = ledger.record_actions(
         [
-            (run_id, a.upn, a.action, a.stage, a.academic_year, today, a.reason, a.evidence)
+            (run_id, a.upn, a.kind, a.stage, a.academic_year, today, a.reason, a.evidence)
             for a in chosen
         ]
     )

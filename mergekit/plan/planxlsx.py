@@ -14,9 +14,9 @@ from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
 
+from mergekit.core.actions import ACTION_TITLES
 from mergekit.core.atomic import write_atomic
 from mergekit.core.errors import WorkbookError
-from mergekit.merge.fields import ACTION_TITLES
 from mergekit.plan.policy import Plan
 from mergekit.plan.xlsxprint import lay_out
 from mergekit.plan.xlsxstyle import choice_list, help_sheet, style_header
@@ -80,7 +80,7 @@ def write_plan_xlsx(
                 a.name,
                 a.year,
                 a.reg_group,
-                a.action,
+                a.kind,
                 a.reason,
                 a.stage,
                 "Y" if approve else "N",

@@ -26,6 +26,7 @@ from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
+from mergekit.core.actions import ACTIONS, DAY_BY_DAY, LETTERS
 from mergekit.core.attendance import (
     ABSENT,
     CODE_MEANINGS,
@@ -35,20 +36,9 @@ from mergekit.core.attendance import (
     UNEXPLAINED,
 )
 from mergekit.core.calendar import SchoolCalendar, academic_year_bounds, academic_year_of
-from mergekit.core.config import ACTIONS, PolicySettings
+from mergekit.core.config import PolicySettings
 from mergekit.core.model import Action, ContactLogEntry, EventKind, Pupil, PupilMarks, SchoolData
 
-LETTERS = ("pa_letter_1", "pa_letter_2", "pa_letter_3")
-ALERTS = ("severe_absence", "penalty_notice_threshold", "attendance_drop")
-CME_STEPS = ("cme_inform", "cme_referral", "remove_from_roll")
-# Rules that need a mark for every session; a summary-only workbook cannot feed them.
-DAY_BY_DAY = (
-    "first_day_contact",
-    "vulnerable_day1_contact",
-    "penalty_notice_threshold",
-    "attendance_drop",
-    *CME_STEPS,
-)
 _ORDER = {a: i for i, a in enumerate(ACTIONS)}
 
 
@@ -80,7 +70,7 @@ class Plan:
         """(action name, its actions) in ACTIONS order, only the actions present."""
         groups: dict[str, list[Action]] = {}
         for a in self.actions:
-            groups.setdefault(a.action, []).append(a)
+            groups.setdefault(a.kind, []).append(a)
         return list(groups.items())
 
     def as_json(self) -> dict[str, Any]:
@@ -91,7 +81,7 @@ class Plan:
                 {
                     "upn": a.upn,
                     "name": a.name,
-                    "action": a.action,
+                    "action": a.kind,
                     "reason": a.reason,
                     "evidence": dict(a.evidence),
                 }
@@ -125,7 +115,7 @@ def evaluate(
     pupils = data.pupils
     ordered = sorted(
         actions.values(),
-        key=lambda a: (_ORDER.get(a.action, len(_ORDER)), pupils[a.upn].sort_key, a.stage),
+        key=lambda a: (_ORDER.get(a.kind, len(_ORDER)), pupils[a.upn].sort_key, a.stage),
     )
     notes = list(rules.notes)
     if outside:

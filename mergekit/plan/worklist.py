@@ -16,34 +16,13 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from mergekit.core.actions import ACTION_TITLES, ON_LIST, team_kinds
 from mergekit.core.atomic import write_atomic
 from mergekit.core.config import Settings
 from mergekit.core.model import Action, Contact, SchoolData
-from mergekit.merge.fields import ACTION_TITLES
 from mergekit.plan.xlsxprint import lay_out
 
 WORKLIST = "worklist.xlsx"
-
-# Actions done by staff from the work list: recorded as done when the list is made.
-LISTED: tuple[str, ...] = (
-    "first_day_contact",
-    "severe_absence",
-    "penalty_notice_threshold",
-    "attendance_drop",
-    "cme_inform",
-    "home_education",
-)
-
-
-# Everything the work list shows: the actions above, and the contacts that go with documents.
-ON_LIST: tuple[str, ...] = (
-    *LISTED,
-    "vulnerable_day1_contact",
-    "cme_referral",
-    "remove_from_roll",
-    "planned_move",
-)
-
 
 # The extra columns of one tab's row: (action, workbook, settings) -> cells.
 Columns = Callable[[Action, SchoolData, Settings], list[object]]
@@ -64,13 +43,13 @@ def _social_workers(a: Action, data: SchoolData, settings: Settings) -> list[obj
 
 
 def _alert(a: Action, data: SchoolData, settings: Settings) -> list[object]:
-    return [ACTION_TITLES.get(a.action, a.action), ""]
+    return [ACTION_TITLES.get(a.kind, a.kind), ""]
 
 
 def _cme(a: Action, data: SchoolData, settings: Settings) -> list[object]:
     c = settings.council
     team = ", ".join(x for x in (c.cme_team, c.cme_phone, c.cme_email) if x)
-    return [ACTION_TITLES.get(a.action, a.action), team, "", ""]
+    return [ACTION_TITLES.get(a.kind, a.kind), team, "", ""]
 
 
 def _home_education(a: Action, data: SchoolData, settings: Settings) -> list[object]:
@@ -96,7 +75,7 @@ _WIDTHS = (14.0, 17.0, 5.0, 7.0, 14.0, 32.0)
 _TABS: tuple[_Tab, ...] = (
     _Tab(
         "Day 1 calls",
-        ("first_day_contact",),
+        team_kinds("Day 1 calls"),
         ("Contacts (priority order)", "Phones", "Outcome", "Contact made (Y/N)"),
         (28, 23, 16, 9),
         "Absent with no reason (N): text, call, then a home visit. Record each attempt in the "
@@ -105,7 +84,7 @@ _TABS: tuple[_Tab, ...] = (
     ),
     _Tab(
         "Social workers",
-        ("vulnerable_day1_contact",),
+        team_kinds("Social workers"),
         ("Social worker", "Phone", "Email", "Key worker", "Outcome"),
         (20, 13, 31, 26, 14),
         "Vulnerable pupils absent today: contact their social worker or key worker today "
@@ -114,7 +93,7 @@ _TABS: tuple[_Tab, ...] = (
     ),
     _Tab(
         "DSL alerts",
-        ("severe_absence", "penalty_notice_threshold", "attendance_drop"),
+        team_kinds("DSL alerts"),
         ("Alert", "Decision / notes"),
         (20, 36),
         "For the Designated Safeguarding Lead: severe absence, the penalty notice threshold "
@@ -124,7 +103,7 @@ _TABS: tuple[_Tab, ...] = (
     ),
     _Tab(
         "CME team",
-        ("cme_inform", "cme_referral", "remove_from_roll", "planned_move"),
+        team_kinds("CME team"),
         ("Step", "CME team contact", "Done on", "Notes"),
         (20, 26, 10, 22),
         "Tell the council's Children Missing Education team. Referral and Remove From Roll "
@@ -133,7 +112,7 @@ _TABS: tuple[_Tab, ...] = (
     ),
     _Tab(
         "Home education",
-        ("home_education",),
+        team_kinds("Home education"),
         ("Written request received", "Off roll steps", "Notes"),
         (12, 20, 30),
         "Written elective home education request: the pupil comes off roll under "
@@ -173,15 +152,15 @@ def write_worklist(
         for cell in ws[2]:
             cell.font = bold
             cell.fill = fill
-        rows = [a for a in actions if a.action in tab.actions]
-        for a in sorted(rows, key=lambda a: (a.action, a.year or 0, a.reg_group, a.name)):
+        rows = [a for a in actions if a.kind in tab.actions]
+        for a in sorted(rows, key=lambda a: (a.kind, a.year or 0, a.reg_group, a.name)):
             ws.append(
                 [
                     a.upn,
                     a.name,
                     a.year,
                     a.reg_group,
-                    ACTION_TITLES.get(a.action, a.action),
+                    ACTION_TITLES.get(a.kind, a.kind),
                     a.reason,
                     *tab.columns(a, data, settings),
                 ]
@@ -201,11 +180,11 @@ def write_day_worklist(
     """``folder``/worklist.xlsx with the day's approved actions that are on the list (those
     recorded earlier today included), and how many of each action; no file when there are
     none."""
-    listed = [a for a in day if a.action in ON_LIST]
+    listed = [a for a in day if a.kind in ON_LIST]
     if not listed:
         return None, {}
     path = write_worklist(folder / WORKLIST, listed, data, settings, today=today)
-    return path, dict(Counter(a.action for a in listed))
+    return path, dict(Counter(a.kind for a in listed))
 
 
 def tab_counts(counts: Mapping[str, int]) -> dict[str, int]:

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from mergekit.core.config import ACTIONS, Settings
+from mergekit.core.actions import ACTIONS
+from mergekit.core.config import Settings
 from mergekit.core.errors import Problem, Severity, WorkbookError, error, warning
 from mergekit.core.model import (
     FLAG_NAMES,
