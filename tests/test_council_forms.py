@@ -33,7 +33,8 @@ from mergekit.core.model import (
     SchoolData,
 )
 from mergekit.core.workspace import open_workspace
-from mergekit.documents.make import Document, load_school, make_forms
+from mergekit.day.school import load_school
+from mergekit.documents.make import Document, make_forms
 from mergekit.merge.fields import build_context
 from mergekit.merge.formfields import (
     REFERRAL_REASONS,

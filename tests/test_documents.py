@@ -36,13 +36,13 @@ from mergekit.core.errors import CheckFailed, TemplateError
 from mergekit.core.model import Pupil
 from mergekit.core.runfolder import MANIFEST_COLUMNS, document_stem
 from mergekit.core.workspace import Workspace, open_workspace
+from mergekit.day.school import load_school
 from mergekit.documents.make import (
-    household_addressees,
-    load_school,
     make_forms,
     make_letters,
     make_preview,
 )
+from mergekit.merge.addressing import household_addressees
 
 YEAR_START = date(2026, 9, 3)  # first school day of 2026-27 (1-2 Sept are INSET days)
 EXAMPLES_HINT = "examples/tracking.xlsx is not there yet (the example school generator makes it)"

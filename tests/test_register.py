@@ -16,7 +16,8 @@ from test_run import needs_soffice
 from mergekit.cli import main
 from mergekit.core.actions import NEEDS_TODAYS_MARKS
 from mergekit.core.workspace import open_workspace
-from mergekit.day.check import register_gap, run_check
+from mergekit.day.check import run_check
+from mergekit.plan.register import register_gap
 
 MONDAY = "2026-11-30"
 MESSAGE = "no marks recorded for Monday 30/11/2026 - export today's register first"

@@ -19,11 +19,11 @@ from mergekit.core.resources import bundled
 from mergekit.core.runfolder import DOCX_DIR, PDF_DIR, PREVIEW_DIR
 from mergekit.core.setting_advice import how_to_set
 from mergekit.core.workspace import Workspace
+from mergekit.day.school import load_school
 from mergekit.documents.make import (
     DocumentsResult,
     field_schema,
     list_fields,
-    load_school,
     make_again,
     make_forms,
     make_letters,

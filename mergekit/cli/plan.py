@@ -16,7 +16,8 @@ from mergekit.cli.options import config_option, today_option, workspace
 from mergekit.core.actions import ACTION_TITLES
 from mergekit.core.calendar import academic_year_of, compact_dates, terms_of_year
 from mergekit.core.ledger import StrikeRecord
-from mergekit.plan.planning import history_report, plan_today, record_plan
+from mergekit.day.plan import plan_today
+from mergekit.plan.planning import history_report, record_plan
 from mergekit.plan.policy import Plan
 
 

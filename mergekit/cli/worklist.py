@@ -11,7 +11,7 @@ from mergekit.cli.base import main
 from mergekit.cli.options import config_option, today_option, workspace
 from mergekit.core.actions import ACTION_TITLES
 from mergekit.day.pipeline import make_worklist
-from mergekit.documents.make import load_school
+from mergekit.day.school import load_school
 from mergekit.plan.worklist import tab_counts
 
 

@@ -23,7 +23,8 @@ from mergekit.core.calendar import SchoolCalendar
 from mergekit.core.config import Settings
 from mergekit.core.errors import MergekitError, Problem, Severity, error, warning
 from mergekit.core.model import SchoolData
-from mergekit.merge.fields import addressees
+from mergekit.merge.addressing import addressees
+from mergekit.plan.register import RegisterGap, register_gap, register_pending
 from mergekit.read.sheets import lock_file
 
 if TYPE_CHECKING:
@@ -172,46 +173,6 @@ def _settings_problems(settings: Settings) -> list[SettingProblem]:
         return setting_problems(settings, (*DOCUMENT_ACTIONS, *sorted(NOTICES)))
     except MergekitError:
         return []
-
-
-@dataclass(frozen=True)
-class RegisterGap:
-    """No marks at all for a school day whose register has closed: the workbook is an old
-    export. ``latest``: the last day before it that has marks."""
-
-    day: date
-    latest: date | None
-
-    def message(self) -> str:
-        return f"no marks recorded for {self.day:%A %d/%m/%Y}"
-
-    def hint(self) -> str:
-        latest = f"the latest marks are for {self.latest:%A %d/%m/%Y}; " if self.latest else ""
-        return (
-            f"export today's register first ({latest}first-day calls, warning letters, alerts "
-            "and CME steps wait for it, so nothing is made on old figures)"
-        )
-
-
-def _has_marks_on(data: SchoolData, day: date) -> bool:
-    return any(any(marks.get(day, ())) for marks in data.marks.values())
-
-
-def register_gap(
-    data: SchoolData, today: date, now: time | None, closes: time
-) -> RegisterGap | None:
-    """Whether the register for ``today`` is missing: the workbook has session marks, none
-    for today, and registration has closed (``now`` None means the day is over). Pure: the
-    time is a parameter."""
-    if not data.has_marks or (now is not None and now < closes) or _has_marks_on(data, today):
-        return None
-    earlier = (d for marks in data.marks.values() for d, pair in marks.items() if any(pair))
-    return RegisterGap(today, max((d for d in earlier if d < today), default=None))
-
-
-def register_pending(data: SchoolData, today: date, now: time | None, closes: time) -> bool:
-    """Before registration closes on the real day, with no marks for it yet."""
-    return data.has_marks and now is not None and now < closes and not _has_marks_on(data, today)
 
 
 def _transfer_list_problems(settings: Settings) -> list[Problem]:

@@ -28,14 +28,12 @@ from mergekit.core.actions import DOCUMENT_ACTIONS, FORMS, LETTERS, PDF_FORMS
 from mergekit.core.atomic import write_atomic
 from mergekit.core.config import Settings
 from mergekit.core.errors import (
-    CheckFailed,
     MergekitError,
     TemplateError,
     WorkbookError,
 )
 from mergekit.core.ledger import Ledger
 from mergekit.core.model import Action, Contact, Pupil, SchoolData
-from mergekit.core.resources import bundled
 from mergekit.core.runfolder import (
     DOCX_DIR,
     MANIFEST,
@@ -59,7 +57,8 @@ from mergekit.documents.templatecheck import (
     sample_context,
     sample_data,
 )
-from mergekit.merge.fields import LetterHistory, addressees, build_context
+from mergekit.merge.addressing import household_addressees, recipients_text
+from mergekit.merge.fields import LetterHistory, build_context
 from mergekit.merge.formfields import StepsTaken
 from mergekit.merge.render import (
     CompiledTemplate,
@@ -68,6 +67,7 @@ from mergekit.merge.render import (
     paragraph_at,
     sha256,
 )
+from mergekit.merge.templates import template_path
 from mergekit.plan.planning import Review
 
 # (stage, done, total): stage is "render", "pdf", "forms" or "pack".
@@ -128,27 +128,6 @@ class DocumentsResult:
 # Templates
 
 
-def template_path(settings: Settings, action: str) -> Path:
-    """The Word template for an action: ``[templates] <action>`` in mergekit.toml, else
-    ``docx/<action>.docx`` in the ``[files] templates`` folder, else the bundled one."""
-    own = settings.templates.get(action)
-    if own:
-        path = settings.resolve(own)
-        if not path.is_file():
-            raise TemplateError(
-                f"{settings.where('templates.' + action)}: [templates] {action} = {own!r}: no "
-                f"such file {path} - put the template there or correct the path (relative to "
-                "mergekit.toml)"
-            )
-        return path
-    if settings.files.templates:
-        folder = settings.resolve(settings.files.templates) / "docx"
-        path = folder / f"{action}.docx"
-        if path.is_file():
-            return path
-    return bundled("templates", "docx", f"{action}.docx")
-
-
 def field_schema(settings: Settings, today: date) -> dict[str, Any]:
     """What templates may ask for: the merge fields of a complete sample pupil."""
     return context_schema(sample_context(settings, today))
@@ -195,49 +174,6 @@ def compile_for(
 
 # ---------------------------------------------------------------------------------------------
 # Addressing
-
-
-def household_addressees(data: SchoolData) -> dict[str, list[Contact]]:
-    """Who each pupil's letters go to. Brothers and sisters living at the same address with the
-    same parents get exactly the same names, in the same order: those of the first of them in
-    hand-out order."""
-    first: dict[tuple[frozenset[str], str], list[Contact]] = {}
-    out: dict[str, list[Contact]] = {}
-    for pupil in sorted(data.pupils.values(), key=lambda p: p.sort_key):
-        to = addressees(data.contacts_of(pupil.upn))
-        if not to:
-            out[pupil.upn] = []
-            continue
-        key = (frozenset(_person_key(c) for c in to), _address_key(to[0]))
-        out[pupil.upn] = first.setdefault(key, to) if key[1] else to
-    return out
-
-
-def _person_key(c: Contact) -> str:
-    return " ".join(c.name.casefold().split())
-
-
-def _address_key(c: Contact) -> str:
-    a = c.address
-    if not a.is_postable:
-        return ""
-    line = " ".join(a.lines[0].casefold().replace(",", " ").split())
-    return f"{line}|{a.postcode.replace(' ', '').upper()}"
-
-
-def recipients_text(settings: Settings, action: str, to: Sequence[Contact]) -> tuple[str, bool]:
-    """The manifest's recipients for one document, and whether it can be posted."""
-    if action in FORMS:
-        c = settings.council
-        team = f"{c.cme_team} <{c.cme_email}>" if c.cme_email else c.cme_team
-        if action == "remove_from_roll":
-            head = settings.school.head_teacher or "the head teacher"
-            return f"{head} (to sign); {team}", True
-        return team, True
-    people = [f"{p.name} <{p.email}>" if p.email else p.name for p in to]
-    postable = bool(to) and to[0].address.is_postable
-    where = f"post: {to[0].address.one_line()}" if postable else "cannot post: no postal address"
-    return "; ".join([*people, where]) if people else where, postable
 
 
 # ---------------------------------------------------------------------------------------------
@@ -672,23 +608,6 @@ def _pack(ws: Workspace, data: SchoolData, run: Path) -> tuple[Path | None, int]
 
 # ---------------------------------------------------------------------------------------------
 # What the commands call
-
-
-def load_school(ws: Workspace) -> SchoolData:
-    """The tracking workbook, refusing to make documents from a workbook with errors (those
-    that hold back only some actions, such as no register for today, are left to the plan and
-    to :func:`produce`)."""
-    from mergekit.day.check import run_check
-
-    report = run_check(ws.settings, ws.calendar, ws.today, ws.now)
-    if report.result is None or report.blocking:
-        n = len(report.blocking)
-        first = f" (first: {report.blocking[0]})" if report.blocking else ""
-        raise CheckFailed(
-            f"{ws.settings.files.tracking}: `mergekit check` finds {n} error"
-            f"{'s' * (n != 1)}{first} - fix them, then run again; nothing was made"
-        )
-    return report.result.data
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Building the run's emails: who gets which document, and the words around it.
 
 One message per document (and recipient set): a warning letter or planned-move form goes to the
-pupil's contacts with parental responsibility who live with the pupil (``fields.addressees``,
+pupil's contacts with parental responsibility who live with the pupil (``addressing.addressees``,
 which already drops no-contact flags), the CME referral and Remove From Roll forms go to the
 council's CME team, and the day-1 notice for a vulnerable pupil goes to the social worker and
 key worker. Anyone who should get a letter but has no usable email address goes on the print
@@ -38,8 +38,6 @@ from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from mergekit.core.actions import (
     ACTION_TITLES,
     ACTIONS,
@@ -52,9 +50,8 @@ from mergekit.core.actions import (
 )
 from mergekit.core.calendar import academic_year_of
 from mergekit.core.config import Settings
-from mergekit.core.errors import MailError, TemplateError
+from mergekit.core.errors import MailError
 from mergekit.core.model import Action, Contact, Person, Pupil, SchoolData
-from mergekit.core.resources import bundled
 from mergekit.core.runfolder import (
     MANIFEST,
     UNSAFE_IN_NAMES,
@@ -66,7 +63,9 @@ from mergekit.core.runfolder import (
 )
 from mergekit.mail.release import Release
 from mergekit.mail.wording import contact_attempts, reason_known, salutation, todays_absence
-from mergekit.merge.fields import LetterHistory, addressees, build_context
+from mergekit.merge.addressing import addressees
+from mergekit.merge.fields import LetterHistory, build_context
+from mergekit.merge.templates import EmailTemplates
 
 PRINT_LIST_COLUMNS = (
     "upn",
@@ -244,7 +243,7 @@ def _recipients(people: Sequence[tuple[str, str]]) -> tuple[list[Recipient], Mis
 
 
 def parent_recipients(to: Sequence[Contact]) -> tuple[list[Recipient], Missing]:
-    """Recipients among a letter's addressees (``fields.addressees``: parental responsibility,
+    """Recipients among a letter's addressees (``addressing.addressees``: parental responsibility,
     lives with the pupil, not no-contact, priority order)."""
     return _recipients([(c.name, c.email) for c in to])
 
@@ -260,91 +259,6 @@ def professional_recipients(pupil: Pupil) -> tuple[list[Recipient], Missing]:
 
 # ---------------------------------------------------------------------------------------------
 # Templates
-
-
-class EmailTemplates:
-    """``<action>.subject.txt``, ``<action>.txt`` and optional ``<action>.html`` from the school's
-    own templates folder first, then mergekit's bundled ones. ``pa_letter_2`` falls back to
-    ``pa_letter`` so one set of words can serve all three letters."""
-
-    def __init__(self, folders: Sequence[Path]) -> None:
-        self.folders = tuple(folders)
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader([str(f) for f in self.folders]),
-            undefined=jinja2.StrictUndefined,
-            autoescape=jinja2.select_autoescape(
-                enabled_extensions=("html", "htm"), default_for_string=False, default=False
-            ),
-            keep_trailing_newline=True,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-
-    @classmethod
-    def for_settings(cls, settings: Settings) -> EmailTemplates:
-        folders = []
-        if settings.files.templates:
-            folders.append(settings.resolve(settings.files.templates) / "email")
-        folders.append(bundled("templates", "email"))
-        return cls(folders)
-
-    def _name(self, action: str) -> str:
-        family = re.sub(r"_\d+$", "", action)
-        for name in dict.fromkeys((action, family)):
-            if self._exists(f"{name}.subject.txt"):
-                return name
-        where = " or ".join(str(f) for f in self.folders)
-        raise TemplateError(
-            f"{where}: no email template for {action} - add {family}.subject.txt and "
-            f"{family}.txt (and {family}.html if you want a formatted version)"
-        )
-
-    def _exists(self, name: str) -> bool:
-        try:
-            self.env.get_template(name)
-        except jinja2.TemplateNotFound:
-            return False
-        except jinja2.TemplateSyntaxError as e:
-            raise _syntax(e) from e
-        return True
-
-    def render(self, action: str, context: Mapping[str, Any]) -> tuple[str, str, str]:
-        """(subject, plain text, HTML or '') for one message."""
-        name = self._name(action)
-        subject = " ".join(self._render(f"{name}.subject.txt", context).split())
-        if not subject:
-            raise TemplateError(f"{name}.subject.txt: the subject came out empty - write one")
-        text = self._render(f"{name}.txt", context)
-        html = self._render(f"{name}.html", context) if self._exists(f"{name}.html") else ""
-        return subject, text, html
-
-    def _render(self, template: str, context: Mapping[str, Any]) -> str:
-        try:
-            return str(self.env.get_template(template).render(context))
-        except jinja2.TemplateNotFound as e:
-            raise TemplateError(
-                f"{template}: missing beside the subject template - add it to templates/email"
-            ) from e
-        except jinja2.TemplateSyntaxError as e:
-            raise _syntax(e) from e
-        except jinja2.UndefinedError as e:
-            if "'reason'" in (e.message or ""):
-                raise TemplateError(
-                    f"{template}: {e.message} - action.reason is the planner's note for staff "
-                    "and never goes into an email: write the words for the reader (email.today, "
-                    "absence.first_day, email.contact_attempts ... are there for that)"
-                ) from e
-            raise TemplateError(
-                f"{template}: {e.message} - check the field name (`mergekit fields` lists them; "
-                "emails also have email.initials, email.reference, email.attachment, "
-                "email.password_protected, email.recipients, email.salutation, email.today, "
-                "email.reason_known, email.contact_attempts)"
-            ) from e
-
-
-def _syntax(e: jinja2.TemplateSyntaxError) -> TemplateError:
-    name = e.filename or e.name or "email template"
-    return TemplateError(f"{name} line {e.lineno}: {e.message} - fix the template")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -581,7 +495,7 @@ def build_batch(
     recorded for the run's forms, by document (``mergekit.mail.release.apply_releases``); a form
     needing a person is emailed only when its PDF is still the version released.
     """
-    from mergekit.documents.make import household_addressees
+    from mergekit.merge.addressing import household_addressees
 
     b = _Builder(
         settings,

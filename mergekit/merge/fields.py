@@ -20,6 +20,7 @@ from mergekit.core.attendance import CODE_MEANINGS, PRESENT, SessionCounts, coun
 from mergekit.core.calendar import academic_year_bounds, academic_year_of
 from mergekit.core.config import Settings
 from mergekit.core.model import FLAG_NAMES, Action, Contact, Person, Pupil, SchoolData
+from mergekit.merge.addressing import addressees
 
 if TYPE_CHECKING:
     from mergekit.merge.formfields import StepsTaken
@@ -116,23 +117,6 @@ def _other_agencies(p: Pupil) -> str:
         if who
     ]
     return "\n".join(lines) or "None recorded by the school"
-
-
-def addressees(contacts: Sequence[Contact]) -> list[Contact]:
-    """Who a letter is addressed to: contacts with parental responsibility who live with the
-    pupil, not flagged no-contact, in priority order (at most two names on the envelope).
-
-    A child in foster, kinship or residential care lives with a carer who seldom holds
-    parental responsibility (the local authority does): when nobody with it lives with the
-    pupil, the letter goes to the carer they live with."""
-    to = [c for c in contacts if c.receives_letters]
-    if not to:
-        to = [
-            c
-            for c in contacts
-            if c.lives_with_pupil and not c.no_contact and "carer" in c.relationship.casefold()
-        ]
-    return to[:2]
 
 
 def salutation(people: Sequence[Contact]) -> str:

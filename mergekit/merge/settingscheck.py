@@ -171,8 +171,7 @@ def _email_printed(env: jinja2.Environment, name: str, seen: set[str]) -> set[st
 
 def settings_used(settings: Settings, actions: Iterable[str]) -> dict[str, list[str]]:
     """config key -> the actions whose Word template or email prints it."""
-    from mergekit.documents.make import template_path
-    from mergekit.mail.compose import EmailTemplates
+    from mergekit.merge.templates import EmailTemplates, template_path
 
     env = EmailTemplates.for_settings(settings).env
     used: dict[str, list[str]] = {}

@@ -22,14 +22,14 @@ from pathlib import Path
 from mergekit.core.actions import LETTERS, NEEDS_TODAYS_MARKS
 from mergekit.core.calendar import academic_year_bounds, academic_year_of
 from mergekit.core.config import Settings
-from mergekit.core.errors import MergekitError, WorkbookError
+from mergekit.core.errors import MergekitError
 from mergekit.core.ledger import HistoryLine, Ledger, StrikeRecord
 from mergekit.core.model import Action, SchoolData
 from mergekit.core.runfolder import PLAN_XLSX, run_dir
 from mergekit.core.workspace import Workspace
-from mergekit.day.check import CheckReport, RegisterGap, register_gap, run_check
 from mergekit.plan.planxlsx import Approvals, read_approvals, write_plan_xlsx
 from mergekit.plan.policy import History, Plan, evaluate, letter_condition_since
+from mergekit.plan.register import RegisterGap, register_gap
 
 Key = tuple[str, str, str]  # (UPN, action, stage)
 LAPSED = "no longer held: "  # how the ledger records a strike whose condition changed
@@ -37,14 +37,12 @@ LAPSED = "no longer held: "  # how the ledger records a strike whose condition c
 __all__ = [
     "PLAN_XLSX",
     "HistoryReport",
-    "PlanReport",
     "Review",
     "apply_approvals",
     "approvals_for",
     "history_report",
     "load_history",
     "make_plan",
-    "plan_today",
     "read_approvals",
     "read_history",
     "record_actions",
@@ -378,39 +376,6 @@ def record_actions(
 
 # ---------------------------------------------------------------------------------------------
 # What the commands call
-
-
-@dataclass(frozen=True)
-class PlanReport:
-    plan: Plan
-    check: CheckReport
-    approvals_file: Path | None = None  # the plan workbook whose Approve column was applied
-    xlsx_written: Path | None = None
-    xlsx_kept_n: int = 0  # rows that kept an N from the workbook being rewritten
-    review: Review | None = None
-
-    @property
-    def check_errors(self) -> int:
-        return len(self.check.errors)
-
-
-def plan_today(ws: Workspace, *, xlsx: Path | None = None) -> PlanReport:
-    """Read and check the workbooks, plan, write the review workbook when asked (strikes held
-    from earlier days written as N, with a note), and apply the approvals staff gave (the
-    workbook just written, else plan.xlsx in today's run folder) and the held strikes."""
-    report = run_check(ws.settings, ws.calendar, ws.today, ws.now)
-    if report.result is None:
-        raise WorkbookError(
-            "; ".join(str(p) for p in report.errors) or "the tracking workbook cannot be read"
-        )
-    data = report.result.data
-    plan = make_plan(ws, data)
-    kept = 0
-    if xlsx is not None:
-        before = review(ws, data, plan, approvals=False)
-        kept = write_plan_xlsx(before.plan, xlsx, before.row_notes)
-    reviewed = review(ws, data, plan, plan_file=xlsx)
-    return PlanReport(reviewed.plan, report, reviewed.source, xlsx, kept, reviewed)
 
 
 @dataclass(frozen=True)
