@@ -26,7 +26,8 @@ from mergekit.cli import main
 from mergekit.core.errors import MailError
 from mergekit.core.model import Action
 from mergekit.core.workspace import open_workspace
-from mergekit.mail.outbox import deliver, is_loopback
+from mergekit.mail.outbox import deliver
+from mergekit.mail.transports.smtp import is_loopback
 
 USER = "attendance@northgate.example.org"
 SECRET = "correct horse battery staple"

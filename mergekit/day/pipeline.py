@@ -24,7 +24,8 @@ from mergekit.core.workspace import Workspace
 from mergekit.day.check import CheckReport, run_check
 from mergekit.documents.make import DocumentsResult, make_letters
 from mergekit.mail.compose import HeldForm
-from mergekit.mail.outbox import SendReport, deliver
+from mergekit.mail.outbox import deliver
+from mergekit.mail.sendreport import SendReport
 from mergekit.plan.planning import (
     Review,
     record_actions,

@@ -1,4 +1,4 @@
-"""Sending the run's emails exactly once: the ledger-backed outbox and the SMTP conversation.
+"""Sending the run's emails exactly once: the ledger-backed outbox.
 
 Every message gets a row in the ledger's ``messages`` table when it is first built (state
 ``queued``) with a Message-ID fixed there and then, keyed by what it is (day, pupil, action,
@@ -19,8 +19,8 @@ reported and sent again only when asked (``--resend-unknown``). A message whose 
 drops after the text was handed over is ``unknown`` for the same reason. A rerun sends only
 what is not sent.
 
-Plain SMTP (no TLS) is allowed only to this computer; the password comes from an environment
-variable or the OS keyring, never from mergekit.toml.
+The conversation with the server is the transport's (:mod:`mergekit.mail.transports`): this
+module only moves each message through its states.
 """
 
 from __future__ import annotations
@@ -28,20 +28,16 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import ipaddress
 import json
 import os
-import re
-import smtplib
-import ssl
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from email.utils import make_msgid, parseaddr
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from mergekit.core.actions import ACTION_TITLES, ACTIONS, NOTICES
 from mergekit.core.atomic import write_atomic
@@ -72,361 +68,21 @@ from mergekit.mail.compose import (
     split_addresses,
 )
 from mergekit.mail.release import (
-    Release,
     Releases,
     SheetRow,
     apply_releases,
     status_text,
     write_sheet,
 )
+from mergekit.mail.sendreport import Entry, FailureRow, Progress, SendReport
+from mergekit.mail.transports import Connector, Fatal, Outcome, Session, Unreachable
+from mergekit.mail.transports.smtp import security_problem, transport_for
 
 FAILURE_COLUMNS = ("upn", "action", "recipients", "message_id", "reason")
 UNKNOWN_REASON = (
     "interrupted while sending: the server may or may not have it - check the sent-log "
     "mailbox, then send it again with --resend-unknown only if it is not there"
 )
-_REFUSED_RE = re.compile(r"^refused (\S+): (.*)$")
-
-
-# ---------------------------------------------------------------------------------------------
-# What the command gets back
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """A message of this run and its ledger row."""
-
-    message: OutgoingMessage
-    row_id: int
-    message_id: str
-    state: str
-    attempts: int = 0
-    last_error: str = ""
-    eml: Path | None = None
-    size: int = 0
-    sent_to: tuple[str, ...] = ()  # who it went to, when some recipients were refused
-
-    @property
-    def refused(self) -> list[tuple[str, str]]:
-        """(address, reason) of recipients the server refused while taking the message."""
-        return [
-            (m.group(1), m.group(2))
-            for line in self.last_error.splitlines()
-            if (m := _REFUSED_RE.match(line))
-        ]
-
-
-@dataclass(frozen=True, slots=True)
-class FailureRow:
-    upn: str
-    action: str
-    recipients: str
-    message_id: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class SendReport:
-    run_dir: Path
-    day: date
-    dry_run: bool
-    sender: str
-    bcc: tuple[str, ...]
-    listed: tuple[Entry, ...]  # written (dry run) or attempted (real send), in order
-    waiting: tuple[Entry, ...]  # still to send after this command
-    already_sent: tuple[Entry, ...]
-    unknown: tuple[Entry, ...]  # state unknown and not resent
-    recovered: tuple[str, ...]  # messages found interrupted at start-up (now unknown)
-    print_items: tuple[PrintItem, ...]
-    print_list: Path
-    failures: tuple[FailureRow, ...]
-    failures_path: Path | None
-    notes: tuple[str, ...]
-    stopped: str = ""  # why sending stopped before the end, if it did
-    security_warning: str = ""  # what a real send would refuse (dry run only)
-    held: tuple[HeldForm, ...] = ()  # forms waiting for a person: never sent until released
-    released_now: tuple[Release, ...] = ()  # what this command released
-    release_sheet: Path | None = None  # release.xlsx, when there are forms to release
-
-    def _attempted(self, state: str) -> tuple[Entry, ...]:
-        return () if self.dry_run else tuple(e for e in self.listed if e.state == state)
-
-    @property
-    def sent(self) -> tuple[Entry, ...]:
-        return self._attempted("sent")
-
-    @property
-    def failed(self) -> tuple[Entry, ...]:
-        """Failed in this send (a dry run fails nothing)."""
-        return self._attempted("failed")
-
-    @property
-    def interrupted(self) -> tuple[Entry, ...]:
-        """Attempted now, and it is not known whether the server has them."""
-        return self._attempted("unknown")
-
-
-Progress = Callable[[Entry, int, int], None]
-
-
-# ---------------------------------------------------------------------------------------------
-# Transport: where and how to connect
-
-
-def is_loopback(host: str) -> bool:
-    """127.0.0.0/8, ::1 or localhost. A name is not looked up: only these spellings count."""
-    name = host.strip().strip("[]").rstrip(".").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-def security_problem(settings: Settings) -> str:
-    """Why a real send with these settings would be refused ('' when it would not)."""
-    m = settings.mail
-    if m.security == "none" and not is_loopback(m.host):
-        return (
-            f'{settings.where("mail.security")}: [mail] security = "none" would send pupils\' '
-            f"data unencrypted to {m.host}: plain SMTP is allowed only to this computer "
-            '(127.0.0.1, ::1 or localhost) - use security = "starttls" (usually port 587) or '
-            '"ssl" (usually port 465)'
-        )
-    if m.security not in ("starttls", "ssl", "none"):
-        return f'{settings.where("mail.security")}: security must be "starttls", "ssl" or "none"'
-    return ""
-
-
-@dataclass(frozen=True)
-class Transport:
-    host: str
-    port: int
-    security: Literal["starttls", "ssl", "none"]
-    username: str
-    password: str = field(repr=False)
-    timeout: float
-
-    @property
-    def where(self) -> str:
-        return f"{self.host}:{self.port}"
-
-
-def smtp_password(settings: Settings, env: Mapping[str, str]) -> str | None:
-    """The SMTP password: the environment variable [mail] password_env names, else the OS
-    keyring (service [mail] keyring_service, user [mail] username). Never mergekit.toml."""
-    m = settings.mail
-    if m.password_env and env.get(m.password_env):
-        return env[m.password_env]
-    try:
-        import keyring
-        from keyring.errors import KeyringError
-
-        try:
-            found = keyring.get_password(m.keyring_service, m.username)
-        except KeyringError:
-            return None
-        return str(found) if found else None
-    except ImportError:
-        return None
-
-
-def transport_for(settings: Settings, env: Mapping[str, str]) -> Transport:
-    """Check the [mail] settings for a real send; raises MailError saying what to change."""
-    m = settings.mail
-    problem = security_problem(settings)
-    if problem:
-        raise MailError(problem)
-    if not m.host.strip():
-        raise MailError(f"{settings.where('mail.host')}: [mail] host is empty - set the server")
-    password = ""
-    if m.username:
-        found = smtp_password(settings, env)
-        if not found:
-            raise MailError(
-                f"{settings.where('mail.username')}: [mail] username = {m.username!r} needs a "
-                f"password, and there is none: the environment variable {m.password_env or '-'} "
-                f"is not set and the OS keyring has nothing for service {m.keyring_service!r} - "
-                f"set {m.password_env or 'MERGEKIT_SMTP_PASSWORD'} before sending, or store it "
-                f"once with: keyring set {m.keyring_service} {m.username} "
-                "(never put the password in mergekit.toml)"
-            )
-        password = found
-    security: Literal["starttls", "ssl", "none"] = (
-        "ssl" if m.security == "ssl" else "starttls" if m.security == "starttls" else "none"
-    )
-    return Transport(m.host.strip(), m.port, security, m.username, password, m.timeout_seconds)
-
-
-# ---------------------------------------------------------------------------------------------
-# The SMTP conversation
-
-
-class _Fatal(MailError):
-    """Sending cannot go on at all (bad password, certificate, no TLS on offer)."""
-
-
-class _Unreachable(Exception):
-    """The server could not be reached or dropped the connection before the message text."""
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    kind: Literal["sent", "temporary", "permanent", "unknown"]
-    reason: str = ""
-    accepted: tuple[str, ...] = ()
-    refused: tuple[tuple[str, str], ...] = ()  # permanently refused (address, reply)
-
-
-def _kind(code: int) -> Literal["temporary", "permanent"]:
-    """4xx means try again later; anything else unexpected is final."""
-    return "temporary" if 400 <= code < 500 else "permanent"
-
-
-def _reply(code: int, text: bytes | str) -> str:
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    return f"{code} {' '.join(text.split())}".strip()
-
-
-class SmtpSession:
-    """One connection reused for the whole batch, opened again after a drop."""
-
-    def __init__(self, transport: Transport) -> None:
-        self.t = transport
-        self.smtp: smtplib.SMTP | None = None
-
-    def __enter__(self) -> SmtpSession:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self.smtp is not None:
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                self.smtp.quit()
-            with contextlib.suppress(OSError):
-                self.smtp.close()
-            self.smtp = None
-
-    def _drop(self) -> None:
-        if self.smtp is not None:
-            with contextlib.suppress(OSError):
-                self.smtp.close()
-            self.smtp = None
-
-    def connect(self) -> smtplib.SMTP:
-        if self.smtp is not None:
-            return self.smtp
-        t = self.t
-        context = ssl.create_default_context()
-        try:
-            smtp: smtplib.SMTP
-            if t.security == "ssl":
-                smtp = smtplib.SMTP_SSL(t.host, t.port, timeout=t.timeout, context=context)
-            else:
-                smtp = smtplib.SMTP(t.host, t.port, timeout=t.timeout)
-            try:
-                smtp.ehlo()
-                if t.security == "starttls":
-                    if not smtp.has_extn("starttls"):
-                        raise _Fatal(
-                            f"{t.where}: the server does not offer STARTTLS, so mail to it would "
-                            'not be encrypted - check [mail] host and port, or use security = "ssl"'
-                            " if it expects TLS from the start (usually port 465)"
-                        )
-                    smtp.starttls(context=context)
-                    smtp.ehlo()
-                if t.username:
-                    smtp.login(t.username, t.password)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    smtp.close()
-                raise
-        except ssl.SSLCertVerificationError as e:
-            raise _Fatal(
-                f"{t.where}: the server's certificate cannot be trusted ({e.verify_message}) - "
-                "check [mail] host; if your IT team uses its own certificate authority, point "
-                "the SSL_CERT_FILE environment variable at its certificate"
-            ) from e
-        except ssl.SSLError as e:
-            raise _Fatal(
-                f"{t.where}: the encrypted connection failed ({e.reason or e}) - check that "
-                '[mail] security matches the port: "ssl" is usually 465, "starttls" 587'
-            ) from e
-        except smtplib.SMTPAuthenticationError as e:
-            raise _Fatal(
-                f"{t.where}: the server refused the login for {t.username!r} "
-                f"({_reply(e.smtp_code, e.smtp_error)}) - check [mail] username and the password "
-                "(Microsoft 365 and Google may need an app password or SMTP AUTH turned on)"
-            ) from e
-        except smtplib.SMTPNotSupportedError as e:
-            raise _Fatal(
-                f"{t.where}: the server does not offer a login (AUTH) here - leave [mail] "
-                "username empty if it needs none, or check host, port and security"
-            ) from e
-        except smtplib.SMTPResponseException as e:
-            if 400 <= e.smtp_code < 500:
-                raise _Unreachable(_reply(e.smtp_code, e.smtp_error)) from e
-            raise _Fatal(
-                f"{t.where}: the server refused the connection "
-                f"({_reply(e.smtp_code, e.smtp_error)}) - check [mail] host, port and security"
-            ) from e
-        except (smtplib.SMTPException, OSError) as e:
-            raise _Unreachable(f"cannot connect to {t.where}: {str(e) or type(e).__name__}") from e
-        self.smtp = smtp
-        return smtp
-
-    def transmit(self, sender: str, to: Sequence[str], bcc: Sequence[str], data: bytes) -> Outcome:
-        """One SMTP transaction. The envelope is checked recipient by recipient before any text
-        is sent, so a temporary refusal of one recipient never half-sends a message."""
-        smtp = self.connect()
-        try:
-            code, text = smtp.mail(sender)
-            if code != 250:
-                return self._refused_envelope(code, f"sender {sender}: {_reply(code, text)}")
-            accepted: list[str] = []
-            refused: list[tuple[str, str]] = []
-            for addr in [*to, *bcc]:
-                code, text = smtp.rcpt(addr)
-                if code in (250, 251):
-                    accepted.append(addr)
-                elif 400 <= code < 500:
-                    return self._refused_envelope(code, f"{addr}: {_reply(code, text)}")
-                else:
-                    refused.append((addr, _reply(code, text)))
-            if not any(a in accepted for a in to):
-                reasons = "; ".join(f"{a}: {r}" for a, r in refused)
-                return self._refused_envelope(550, reasons)
-        except (smtplib.SMTPServerDisconnected, OSError) as e:
-            self._drop()
-            raise _Unreachable(f"connection to {self.t.where} lost: {e}") from e
-        try:
-            code, text = smtp.data(data)
-        except smtplib.SMTPDataError as e:  # DATA itself refused: nothing was handed over
-            self._reset()
-            return Outcome(_kind(e.smtp_code), _reply(e.smtp_code, e.smtp_error))
-        except (smtplib.SMTPException, OSError) as e:
-            # The text may have reached the server before the line went dead.
-            self._drop()
-            return Outcome("unknown", f"connection lost while handing over the message ({e})")
-        if code == 250:
-            return Outcome("sent", accepted=tuple(accepted), refused=tuple(refused))
-        return Outcome(_kind(code), _reply(code, text))
-
-    def _refused_envelope(self, code: int, reason: str) -> Outcome:
-        self._reset()
-        return Outcome(_kind(code), reason)
-
-    def _reset(self) -> None:
-        if self.smtp is None:
-            return
-        try:
-            self.smtp.rset()
-        except (smtplib.SMTPException, OSError):
-            self._drop()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -834,7 +490,7 @@ class _Job:
     """One real send: the ledger, the server and the settings every message needs."""
 
     ledger: Ledger
-    transport: Transport
+    transport: Connector
     settings: Settings
     sender: str  # envelope sender (bare address)
     bcc: Sequence[str]
@@ -850,7 +506,7 @@ class _Job:
         next_slot = 0.0
         done: list[Entry] = []
         stopped = ""
-        with SmtpSession(self.transport) as session:
+        with self.transport.open() as session:
             for i, e in enumerate(entries, start=1):
                 wait = next_slot - time.monotonic()
                 if wait > 0:
@@ -858,10 +514,10 @@ class _Job:
                 next_slot = time.monotonic() + interval
                 try:
                     result = self.send_one(session, e)
-                except _Fatal as err:
+                except Fatal as err:
                     stopped = f"{err}. Nothing more was sent."
                     break
-                except _Unreachable as err:
+                except Unreachable as err:
                     stopped = (
                         f"{err} - nothing more was sent; the rest are still queued: run the "
                         "same command again when the server is back"
@@ -872,8 +528,8 @@ class _Job:
                     progress(result, i, len(entries))
         return done, stopped
 
-    def send_one(self, session: SmtpSession, e: Entry) -> Entry:
-        """One message through the state machine. Raises _Fatal/_Unreachable to stop the
+    def send_one(self, session: Session, e: Entry) -> Entry:
+        """One message through the state machine. Raises Fatal/Unreachable to stop the
         batch, with the message back in ``queued``."""
         m = self.settings.mail
         if e.eml is None:
@@ -887,10 +543,10 @@ class _Job:
             _update(self.ledger, e, state="sending", attempts=attempts)
             try:
                 outcome = session.transmit(self.sender, to, self.bcc, data)
-            except _Fatal as err:
+            except Fatal as err:
                 _update(self.ledger, e, state="queued", last_error=f"not sent: {err}")
                 raise
-            except _Unreachable as err:
+            except Unreachable as err:
                 outcome = Outcome("temporary", str(err))
                 if attempt == m.retries:
                     _update(self.ledger, e, state="queued", last_error=f"not sent: {err}")
