@@ -27,7 +27,7 @@ from test_offroll_fixtures import HEADERS, PUPILS, make_tracking, write_config
 
 from mergekit.core.workspace import open_workspace
 from mergekit.transfer.offroll import add_leaver
-from mergekit.transfer.xlsxpatch import XlsxWorkbook
+from mergekit.transfer.xlsx.workbook import XlsxWorkbook
 
 
 def make_big(path: Path, rows: int) -> None:
@@ -115,7 +115,7 @@ def main() -> None:
         tracemalloc.stop()
         command = best_of(3, fresh, whole_command)
         verdict = "under" if write < 1 else "OVER"
-        print(f"write one leaver (mergekit.transfer.xlsxpatch): {write:.2f} s, peak {peak / 2**20:.0f} MiB "
+        print(f"write one leaver (mergekit.transfer.xlsx): {write:.2f} s, peak {peak / 2**20:.0f} MiB "
               f"({verdict} the 1 s target)")  # fmt: skip
         print(f"whole `offroll add` incl. reading both workbooks: {command:.2f} s")
         if args.skip_openpyxl:

@@ -41,7 +41,7 @@ from mergekit.transfer.offroll import (
     set_steps,
     year_group_text,
 )
-from mergekit.transfer.xlsxpatch import XlsxWorkbook
+from mergekit.transfer.xlsx.workbook import XlsxWorkbook
 
 TODAY = date(2026, 11, 27)
 MAYA, OLIVER, AMIRA, THEO = (p[0] for p in PUPILS[:4])

@@ -23,13 +23,10 @@ from test_offroll_fixtures import (
 )
 
 from mergekit.core.errors import WriteBackError
-from mergekit.transfer.xlsxpatch import (
-    STALE_TEMP_SECONDS,
-    XlsxWorkbook,
-    backup_name,
-    is_date_format,
-    remove_stale_temps,
-)
+from mergekit.transfer.xlsx.parts import is_date_format
+from mergekit.transfer.xlsx.save import backup_name, remove_stale_temps
+from mergekit.transfer.xlsx.workbook import XlsxWorkbook
+from mergekit.transfer.xlsx.xmlbytes import STALE_TEMP_SECONDS
 
 
 def _book(path: Path, setup=None) -> Path:  # type: ignore[no-untyped-def]
@@ -381,7 +378,7 @@ def test_a_write_that_fails_half_way_leaves_the_original_and_no_temp_file(tmp_pa
 _CRASH = """
 import os, signal, sys
 from pathlib import Path
-from mergekit.transfer.xlsxpatch import XlsxWorkbook
+from mergekit.transfer.xlsx.workbook import XlsxWorkbook
 book = XlsxWorkbook.open(Path(sys.argv[1]))
 book.worksheet("Off Roll").set("A3", "x")
 def die(part):

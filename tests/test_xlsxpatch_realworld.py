@@ -32,7 +32,7 @@ from mergekit.core.errors import WriteBackError
 from mergekit.core.workspace import open_workspace
 from mergekit.read.workbook import read_transfer_list
 from mergekit.transfer.offroll import add_leaver
-from mergekit.transfer.xlsxpatch import XlsxWorkbook
+from mergekit.transfer.xlsx.workbook import XlsxWorkbook
 
 pytestmark = pytest.mark.realworld
 

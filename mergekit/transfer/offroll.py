@@ -2,7 +2,7 @@
 
 ``add`` puts a leaver's row on the tab, ``set`` fills the checklist dates as each step is done,
 ``status`` lists what is still open. The rules are pure functions taking ``today``; the
-operations read the workbooks, write through :mod:`mergekit.transfer.xlsxpatch` (which changes
+operations read the workbooks, write through :mod:`mergekit.transfer.xlsx` (which changes
 nothing but the cells written) and record every cell in the ledger, so ``mergekit history UPN``
 shows it.
 
@@ -43,7 +43,8 @@ from mergekit.read import values as v
 from mergekit.read.columns import SHEETS
 from mergekit.read.sheets import column_letter
 from mergekit.read.workbook import TransferList, read_tracking, read_transfer_list
-from mergekit.transfer.xlsxpatch import CellValue, XlsxWorkbook, file_stamp, refuse_if_locked
+from mergekit.transfer.xlsx.workbook import XlsxWorkbook, file_stamp, refuse_if_locked
+from mergekit.transfer.xlsx.xmlbytes import CellValue
 
 # The checklist steps after the leaver's row is added, in the order they are done.
 STEPS: tuple[str, ...] = (
