@@ -18,7 +18,8 @@ from conftest import realworld
 from pypdf import PdfReader
 
 from mergekit.core.errors import ConversionError
-from mergekit.pdf.convert import convert_letters, docx_to_pdf, find_soffice
+from mergekit.pdf.convert import convert_letters, docx_to_pdf
+from mergekit.pdf.soffice import find_soffice
 
 HAVE_SOFFICE = shutil.which("soffice") is not None
 needs_soffice = pytest.mark.skipif(

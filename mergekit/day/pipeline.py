@@ -200,7 +200,7 @@ def _record_listed(ws: Workspace, reviewed: Review, folder: Path) -> dict[str, i
 
 def _libreoffice(ws: Workspace) -> str:
     """'' when LibreOffice can be used, else why not and how to install it."""
-    from mergekit.pdf.convert import find_soffice
+    from mergekit.pdf.soffice import find_soffice
 
     try:
         find_soffice(ws.settings.pdf.soffice)
