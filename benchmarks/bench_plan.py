@@ -35,7 +35,7 @@ from mergekit.core.model import EventKind  # noqa: E402
 from mergekit.core.workspace import open_workspace  # noqa: E402
 from mergekit.plan.planning import make_plan  # noqa: E402
 from mergekit.plan.policy import History, evaluate  # noqa: E402
-from mergekit.read.workbook import read_tracking  # noqa: E402
+from mergekit.read.tracking import read_tracking  # noqa: E402
 
 YEAR_START, YEAR_END = date(2025, 9, 1), date(2026, 7, 22)
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from excel_like import write_xlsx
 
 from mergekit.core.config import load_config
-from mergekit.read.workbook import read_tracking_file
+from mergekit.read.tracking import read_tracking_file
 
 PUPIL_HEADER = [
     "UPN",

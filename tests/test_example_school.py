@@ -23,7 +23,7 @@ from mergekit.core.attendance import PRESENT, UNAUTHORISED, UNEXPLAINED, count_s
 from mergekit.core.calendar import SchoolCalendar
 from mergekit.core.config import Settings, load_config
 from mergekit.core.model import EventKind, Pupil, SchoolData
-from mergekit.read.workbook import read_tracking
+from mergekit.read.tracking import read_tracking
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

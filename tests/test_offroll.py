@@ -28,7 +28,7 @@ from mergekit.core.errors import WriteBackError
 from mergekit.core.ledger import Ledger
 from mergekit.core.model import Leaver, Pupil
 from mergekit.core.workspace import open_workspace
-from mergekit.read.workbook import read_transfer_list
+from mergekit.read.transferlist import read_transfer_list
 from mergekit.transfer.offroll import (
     StepDates,
     add_leaver,
@@ -460,7 +460,7 @@ def test_cli_status_exits_0_when_nothing_is_overdue(tmp_path: Path) -> None:
 def test_the_example_transfer_list_keeps_everything_but_the_new_row(example_school: Path) -> None:
     ws = open_workspace(example_school)
     tl = read_transfer_list(ws.settings)
-    from mergekit.read.workbook import read_tracking
+    from mergekit.read.tracking import read_tracking
 
     pupils = read_tracking(ws.settings).data.pupils
     on_tab = {x.upn for x in tl.leavers} | {x.name for x in tl.leavers}
@@ -501,7 +501,7 @@ def test_the_written_example_opens_in_libreoffice(example_school: Path, tmp_path
         pytest.skip("LibreOffice (soffice) is not installed")
     ws = open_workspace(example_school)
     tl = read_transfer_list(ws.settings)
-    from mergekit.read.workbook import read_tracking
+    from mergekit.read.tracking import read_tracking
 
     taken = {x.upn for x in tl.leavers} | {x.name for x in tl.leavers}
     pupil = next(

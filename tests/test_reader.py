@@ -16,7 +16,7 @@ from policy_builders import FILLED_IN_SETTINGS
 from mergekit.cli import main
 from mergekit.core.config import load_config
 from mergekit.read.columns import SHEETS, header_index, match_header
-from mergekit.read.workbook import read_tracking, read_tracking_file
+from mergekit.read.tracking import read_tracking, read_tracking_file
 
 DATA = Path(__file__).parent / "data"
 BROKEN = DATA / "broken"

@@ -30,7 +30,7 @@ from test_offroll_fixtures import (
 
 from mergekit.core.errors import WriteBackError
 from mergekit.core.workspace import open_workspace
-from mergekit.read.workbook import read_transfer_list
+from mergekit.read.transferlist import read_transfer_list
 from mergekit.transfer.offroll import add_leaver
 from mergekit.transfer.xlsx.workbook import XlsxWorkbook
 

@@ -321,7 +321,7 @@ def _preview(ws: Workspace, actions: Sequence[str], pdf: bool) -> None:
 
 def _try_data(ws: Workspace) -> SchoolData | None:
     """The workbook if it can be read at all (previews and field lists do not need it clean)."""
-    from mergekit.read.workbook import read_tracking
+    from mergekit.read.tracking import read_tracking
 
     try:
         return read_tracking(ws.settings).data

@@ -1,6 +1,6 @@
 """The clean model every other part of mergekit reads: pupils, contacts, marks and history.
 
-The reader (:mod:`mergekit.read.workbook`) turns a school's workbook, whatever its header spellings,
+The reader (:mod:`mergekit.read.tracking`) turns a school's workbook, whatever its header spellings,
 into these frozen values; the policy, templates, PDFs and mail only ever see this model.
 """
 

@@ -29,7 +29,8 @@ from mergekit.read.sheets import lock_file
 
 if TYPE_CHECKING:
     from mergekit.merge.settingscheck import SettingProblem
-from mergekit.read.workbook import ReadResult, read_tracking, read_transfer_list
+from mergekit.read.tracking import ReadResult, read_tracking
+from mergekit.read.transferlist import read_transfer_list
 
 GROUP_TITLES = {
     "register": "Today's register",

@@ -288,7 +288,7 @@ def run_folder(ws: Workspace, chosen: Path | None) -> tuple[Path, date]:
 
 
 def load_school(settings: Settings) -> SchoolData:
-    from mergekit.read.workbook import read_tracking
+    from mergekit.read.tracking import read_tracking
 
     result = read_tracking(settings)
     if result.errors:

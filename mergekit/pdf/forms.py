@@ -478,7 +478,7 @@ def fill_for_pupil(
     """`mergekit pdf fill`: one form for one pupil, from the tracking workbook."""
     from mergekit.core.errors import CheckFailed
     from mergekit.merge.fields import build_context
-    from mergekit.read.workbook import read_tracking
+    from mergekit.read.tracking import read_tracking
 
     settings = ws.settings
     chosen = _choose_form(settings, form)

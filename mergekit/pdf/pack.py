@@ -425,7 +425,7 @@ def pack_run(settings: Settings, run_date: date, *, duplex: bool | None = None) 
             rows.setdefault(r.file, r)  # a document listed twice goes in the pack once
     if not rows:
         raise PackError(f"{manifest}: lists no documents - {hint}")
-    from mergekit.read.workbook import read_tracking
+    from mergekit.read.tracking import read_tracking
 
     pupils = read_tracking(settings).data.pupils
     items: list[PackItem] = []

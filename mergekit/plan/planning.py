@@ -425,7 +425,7 @@ def history_report(settings: Settings, upn: str | None = None) -> HistoryReport:
 
 
 def _names(settings: Settings) -> dict[str, str] | None:
-    from mergekit.read.workbook import read_tracking
+    from mergekit.read.tracking import read_tracking
 
     try:
         data = read_tracking(settings).data

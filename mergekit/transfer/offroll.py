@@ -42,7 +42,8 @@ from mergekit.core.workspace import Workspace
 from mergekit.read import values as v
 from mergekit.read.columns import SHEETS
 from mergekit.read.sheets import column_letter
-from mergekit.read.workbook import TransferList, read_tracking, read_transfer_list
+from mergekit.read.tracking import read_tracking
+from mergekit.read.transferlist import TransferList, read_transfer_list
 from mergekit.transfer.xlsx.workbook import XlsxWorkbook, file_stamp, refuse_if_locked
 from mergekit.transfer.xlsx.xmlbytes import CellValue
 
