@@ -42,7 +42,8 @@ from mergekit.core.resources import bundled
 from mergekit.core.runfolder import PDF_DIR, document_stem, run_dir
 from mergekit.core.workspace import Workspace
 from mergekit.merge.fields import flatten as flatten_context
-from mergekit.pdf.fill import FILLABLE, Prepared, prepare
+from mergekit.pdf.fill import FILLABLE, Prepared
+from mergekit.pdf.prepare import prepare
 from mergekit.pdf.reader import FormFieldInfo, FormInfo, inspect_form, list_fields
 
 __all__ = [
