@@ -31,7 +31,7 @@ from docxtpl import DocxTemplate
 from mergekit.core.config import load_config
 from mergekit.core.model import Address, Contact, SchoolData
 from mergekit.core.resources import bundled
-from mergekit.documents.templatecheck import sample_action, sample_data
+from mergekit.documents.sample import sample_action, sample_data
 from mergekit.merge.fields import LetterHistory, build_context
 from mergekit.merge.render import compile_template, environment
 

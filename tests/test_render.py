@@ -21,7 +21,7 @@ from mergekit.core.atomic import write_atomic
 from mergekit.core.config import load_config
 from mergekit.core.errors import TemplateError
 from mergekit.core.resources import bundled
-from mergekit.documents.templatecheck import sample_context
+from mergekit.documents.sample import sample_context
 from mergekit.merge.render import compile_template, environment
 
 TODAY = date(2026, 11, 27)

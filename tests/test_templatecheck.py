@@ -17,12 +17,9 @@ from mergekit.core.actions import DOCUMENT_ACTIONS
 from mergekit.core.config import load_config
 from mergekit.core.errors import Severity
 from mergekit.core.resources import bundled
-from mergekit.documents.templatecheck import (
-    TemplateReport,
-    check_template,
-    context_schema,
-    sample_context,
-)
+from mergekit.documents.fieldschema import context_schema
+from mergekit.documents.sample import sample_context
+from mergekit.documents.templatecheck import TemplateReport, check_template
 
 BUNDLED = DOCUMENT_ACTIONS  # every action with a Word template
 

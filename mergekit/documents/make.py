@@ -50,13 +50,8 @@ from mergekit.core.runfolder import (
     run_dir,
 )
 from mergekit.core.workspace import Workspace
-from mergekit.documents.templatecheck import (
-    FieldVisitor,
-    context_schema,
-    sample_action,
-    sample_context,
-    sample_data,
-)
+from mergekit.documents.fieldschema import FieldVisitor, context_schema
+from mergekit.documents.sample import sample_action, sample_context, sample_data
 from mergekit.merge.addressing import household_addressees, recipients_text
 from mergekit.merge.fields import LetterHistory, build_context
 from mergekit.merge.formfields import StepsTaken
