@@ -22,8 +22,8 @@ from pathlib import Path
 import openpyxl
 from openpyxl.cell import WriteOnlyCell
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from test_offroll_fixtures import HEADERS, PUPILS, make_tracking, write_config
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "transfer"))
+from offroll_builders import HEADERS, PUPILS, make_tracking, write_config
 
 from mergekit.core.workspace import open_workspace
 from mergekit.transfer.offroll import add_leaver

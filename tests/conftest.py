@@ -13,6 +13,10 @@ TEMPLATES = ROOT / "templates"
 # Real workbooks, PDFs and Word files no one here wrote; never copied into the repo.
 REALWORLD = ROOT.parent / "shared" / "realworld"
 
+needs_soffice = pytest.mark.skipif(
+    shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed"
+)
+
 
 def realworld(kind: str) -> list[Path]:
     """Files of one kind (xlsx, pdf, docx) from ../shared/realworld, or skip saying why."""
