@@ -18,16 +18,9 @@ from mergekit.core.resources import bundled
 from mergekit.core.runfolder import DOCX_DIR, PDF_DIR, PREVIEW_DIR
 from mergekit.core.workspace import Workspace
 from mergekit.day.school import load_school
-from mergekit.documents.make import (
-    DocumentsResult,
-    field_schema,
-    list_fields,
-    make_again,
-    make_forms,
-    make_letters,
-    make_preview,
-    templates_in_use,
-)
+from mergekit.documents.fieldlist import list_fields, templates_in_use
+from mergekit.documents.make import make_again, make_forms, make_letters, make_preview
+from mergekit.documents.produce import DocumentsResult, field_schema
 from mergekit.documents.starter import copy_templates
 from mergekit.documents.templatecheck import TemplateReport, check_template
 

@@ -22,7 +22,8 @@ from mergekit.core.model import Action, SchoolData
 from mergekit.core.resources import examples_dir
 from mergekit.core.workspace import Workspace
 from mergekit.day.check import CheckReport, run_check
-from mergekit.documents.make import DocumentsResult, make_letters
+from mergekit.documents.make import make_letters
+from mergekit.documents.produce import DocumentsResult
 from mergekit.mail.compose import HeldForm
 from mergekit.mail.outbox import deliver
 from mergekit.mail.sendreport import SendReport

@@ -15,7 +15,7 @@ from mergekit.day.check import run_check
 def load_school(ws: Workspace) -> SchoolData:
     """The tracking workbook, refusing to make documents from a workbook with errors (those
     that hold back only some actions, such as no register for today, are left to the plan and
-    to :func:`mergekit.documents.make.produce`)."""
+    to :func:`mergekit.documents.produce.produce`)."""
     report = run_check(ws.settings, ws.calendar, ws.today, ws.now)
     if report.result is None or report.blocking:
         n = len(report.blocking)

@@ -34,7 +34,8 @@ from mergekit.core.model import (
 )
 from mergekit.core.workspace import open_workspace
 from mergekit.day.school import load_school
-from mergekit.documents.make import Document, make_forms
+from mergekit.documents.make import make_forms
+from mergekit.documents.produce import Document
 from mergekit.merge.fields import build_context
 from mergekit.merge.formfields import (
     REFERRAL_REASONS,
