@@ -1,15 +1,20 @@
-"""The school as the document commands start from: the tracking workbook, read and checked.
+"""The school as the commands start from: the tracking workbook, read (and checked) once.
 
-Called by the command layer, which hands the model down: the libraries below take it as a
-parameter and never read the workbook for themselves.
+Called by the command layer, which hands the model down: the outputs (documents, the print
+pack, a filled form) take it as a parameter, or as a function they call at the point where
+they used to read the workbook, so what each command checks first, and says, is unchanged.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from mergekit.core.config import Settings
 from mergekit.core.errors import CheckFailed
-from mergekit.core.model import SchoolData
+from mergekit.core.model import Pupil, SchoolData
 from mergekit.core.workspace import Workspace
 from mergekit.day.check import run_check
+from mergekit.read.tracking import read_tracking
 
 
 def load_school(ws: Workspace) -> SchoolData:
@@ -25,3 +30,21 @@ def load_school(ws: Workspace) -> SchoolData:
             f"{'s' * (n != 1)}{first} - fix them, then run again; nothing was made"
         )
     return report.result.data
+
+
+def pupils_of(settings: Settings) -> Mapping[str, Pupil]:
+    """The tracking workbook's pupils, whatever else it holds (the print pack places each
+    document by its pupil's year, reg group and name)."""
+    return read_tracking(settings).data.pupils
+
+
+def school_for_form(settings: Settings) -> SchoolData:
+    """The tracking workbook for `mergekit pdf fill`, refusing one with errors."""
+    result = read_tracking(settings)
+    if result.errors:
+        n = len(result.errors)
+        raise CheckFailed(
+            f"{settings.files.tracking}: the workbook has {n} error{'s' * (n != 1)} (first: "
+            f"{result.errors[0]}) - run `mergekit check`, fix them, then fill the form"
+        )
+    return result.data

@@ -77,6 +77,7 @@ from mergekit.mail.release import (
 from mergekit.mail.sendreport import Entry, FailureRow, Progress, SendReport
 from mergekit.mail.transports import Connector, Fatal, Outcome, Session, Unreachable
 from mergekit.mail.transports.smtp import security_problem, transport_for
+from mergekit.plan.planning import day_actions
 
 FAILURE_COLUMNS = ("upn", "action", "recipients", "message_id", "reason")
 UNKNOWN_REASON = (
@@ -297,20 +298,6 @@ def load_school(settings: Settings) -> SchoolData:
             "`mergekit check`, fix them, then send"
         )
     return result.data
-
-
-def day_actions(ws: Workspace, data: SchoolData, day: date, folder: Path) -> list[Action]:
-    """The day's actions: the plan (with the approvals staff gave in the run's plan.xlsx) and
-    the actions the ledger already records for that day. The command that made the documents
-    records them as done, after which the plan leaves them out; their reasons and evidence
-    (e.g. the first day of absence) still belong in the emails."""
-    from mergekit.plan.planning import PLAN_XLSX, review, with_recorded
-
-    reviewed = folder / PLAN_XLSX  # the run's own plan workbook, and the ledger's strikes
-    on_day = replace(ws, today=day, now=ws.now if day == ws.today else None)
-    found = reviewed.is_file()
-    plan = review(on_day, data, plan_file=reviewed if found else None, approvals=found).plan
-    return with_recorded(plan.actions, ws.settings, data, day)
 
 
 def deliver(

@@ -23,7 +23,7 @@ import io
 import json
 import re
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -37,7 +37,7 @@ from mergekit.core.actions import PDF_FORMS
 from mergekit.core.calendar import academic_year_of
 from mergekit.core.config import Settings
 from mergekit.core.errors import FormFieldError
-from mergekit.core.model import Action
+from mergekit.core.model import Action, SchoolData
 from mergekit.core.resources import bundled
 from mergekit.core.runfolder import PDF_DIR, document_stem, run_dir
 from mergekit.core.workspace import Workspace
@@ -474,23 +474,21 @@ def _choose_form(settings: Settings, form: str) -> _Chosen:
 
 
 def fill_for_pupil(
-    ws: Workspace, form: str, upn: str, out: Path | None = None, flatten: bool | None = None
+    ws: Workspace,
+    form: str,
+    upn: str,
+    school: Callable[[], SchoolData],
+    out: Path | None = None,
+    flatten: bool | None = None,
 ) -> FillReport:
-    """`mergekit pdf fill`: one form for one pupil, from the tracking workbook."""
-    from mergekit.core.errors import CheckFailed
+    """`mergekit pdf fill`: one form for one pupil, from ``school()`` (the tracking workbook,
+    read once the form is known)."""
     from mergekit.merge.fields import build_context
-    from mergekit.read.tracking import read_tracking
 
     settings = ws.settings
     chosen = _choose_form(settings, form)
-    result = read_tracking(settings)
-    if result.errors:
-        n = len(result.errors)
-        raise CheckFailed(
-            f"{settings.files.tracking}: the workbook has {n} error{'s' * (n != 1)} (first: "
-            f"{result.errors[0]}) - run `mergekit check`, fix them, then fill the form"
-        )
-    pupils = result.data.pupils
+    data = school()
+    pupils = data.pupils
     key = upn.strip().upper()
     pupil = pupils.get(key)
     if pupil is None:
@@ -507,7 +505,7 @@ def fill_for_pupil(
     from mergekit.merge.cmesteps import steps_taken
 
     steps = steps_taken(settings, [action], ws.today)
-    context = build_context(settings, result.data, pupil, ws.today, action=action, steps=steps)
+    context = build_context(settings, data, pupil, ws.today, action=action, steps=steps)
     if out is None:
         out = run_dir(settings, ws.today) / PDF_DIR / f"{document_stem(pupil, chosen.action)}.pdf"
     flat = chosen.flatten_default if flatten is None else flatten

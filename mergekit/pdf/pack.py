@@ -16,7 +16,7 @@ import io
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -405,10 +405,17 @@ class PackResult:
 _STEM = re.compile(r"^Y(?P<year>\d{2}|--)_(?P<reg>[^_]*)_(?P<surname>[^_]*)_(?P<forename>[^_]*)_")
 
 
-def pack_run(settings: Settings, run_date: date, *, duplex: bool | None = None) -> PackResult:
+def pack_run(
+    settings: Settings,
+    run_date: date,
+    pupils_of: Callable[[], Mapping[str, Pupil]],
+    *,
+    duplex: bool | None = None,
+) -> PackResult:
     """Build ``<output>/<run date>/print-pack.pdf`` from that run folder's manifest and PDFs,
-    with each pupil's year, reg group and name from the tracking workbook; double-sided
-    unless ``duplex`` (default: ``[pdf] duplex``) says otherwise."""
+    with each pupil's year, reg group and name from ``pupils_of()`` (the tracking workbook's
+    pupils, read once the run folder is found); double-sided unless ``duplex`` (default:
+    ``[pdf] duplex``) says otherwise."""
     duplex = settings.pdf.duplex if duplex is None else duplex
     run = run_dir(settings, run_date)
     hint = "run `mergekit letters --pdf` first"
@@ -425,9 +432,7 @@ def pack_run(settings: Settings, run_date: date, *, duplex: bool | None = None) 
             rows.setdefault(r.file, r)  # a document listed twice goes in the pack once
     if not rows:
         raise PackError(f"{manifest}: lists no documents - {hint}")
-    from mergekit.read.tracking import read_tracking
-
-    pupils = read_tracking(settings).data.pupils
+    pupils = pupils_of()
     items: list[PackItem] = []
     missing: list[str] = []
     edited: list[Path] = []

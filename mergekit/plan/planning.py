@@ -25,7 +25,10 @@ from mergekit.core.config import Settings
 from mergekit.core.errors import MergekitError
 from mergekit.core.ledger import HistoryLine, Ledger, StrikeRecord
 from mergekit.core.model import Action, SchoolData
-from mergekit.core.runfolder import PLAN_XLSX, run_dir
+from mergekit.core.runfolder import (
+    PLAN_XLSX,
+    run_dir,
+)
 from mergekit.core.workspace import Workspace
 from mergekit.plan.planxlsx import Approvals, read_approvals, write_plan_xlsx
 from mergekit.plan.policy import History, Plan, evaluate, letter_condition_since
@@ -40,6 +43,7 @@ __all__ = [
     "Review",
     "apply_approvals",
     "approvals_for",
+    "day_actions",
     "history_report",
     "load_history",
     "make_plan",
@@ -432,3 +436,15 @@ def _names(settings: Settings) -> dict[str, str] | None:
     except MergekitError:
         return None
     return {upn: p.full_name for upn, p in data.pupils.items()}
+
+
+def day_actions(ws: Workspace, data: SchoolData, day: date, folder: Path) -> list[Action]:
+    """The day's actions: the plan (with the approvals staff gave in the run's plan.xlsx) and
+    the actions the ledger already records for that day. The command that made the documents
+    records them as done, after which the plan leaves them out; their reasons and evidence
+    (e.g. the first day of absence) still belong in the emails."""
+    reviewed = folder / PLAN_XLSX  # the run's own plan workbook, and the ledger's strikes
+    on_day = replace(ws, today=day, now=ws.now if day == ws.today else None)
+    found = reviewed.is_file()
+    plan = review(on_day, data, plan_file=reviewed if found else None, approvals=found).plan
+    return with_recorded(plan.actions, ws.settings, data, day)
