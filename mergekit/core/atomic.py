@@ -7,6 +7,8 @@ import stat
 import tempfile
 from pathlib import Path
 
+from mergekit.core.errors import MergekitError
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -41,3 +43,21 @@ def write_atomic(path: Path, data: bytes, *, sync: bool = False) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_or_explain(
+    path: Path,
+    data: bytes,
+    error: type[MergekitError],
+    what: str,
+    hint: str,
+    *,
+    sync: bool = True,
+    catch: type[OSError] = OSError,
+) -> None:
+    """:func:`write_atomic`, turning a failure into ``error("<path>: <what> (<why>) - <hint>")``
+    for staff: every writer says where, what went wrong and what to do in the same words."""
+    try:
+        write_atomic(path, data, sync=sync)
+    except catch as e:
+        raise error(f"{path}: {what} ({e.strerror}) - {hint}") from e

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from mergekit.core.atomic import write_atomic
+from mergekit.core.atomic import write_or_explain
 from mergekit.core.config import Settings
 from mergekit.core.errors import MergekitError
 from mergekit.core.model import Pupil
@@ -174,11 +174,11 @@ def merge_manifest(run: Path, rows: Iterable[ManifestRow], drop: Iterable[str] =
     w = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\r\n")
     w.writeheader()
     w.writerows(by_file[key].as_csv() for key in sorted(by_file))
-    try:
-        write_atomic(path, buf.getvalue().encode("utf-8"), sync=True)
-    except OSError as e:
-        raise ManifestError(
-            f"{path}: cannot write it ({e.strerror}) - close it if it is open in Excel, check "
-            "the folder is writable, and run the command again"
-        ) from e
+    write_or_explain(
+        path,
+        buf.getvalue().encode("utf-8"),
+        ManifestError,
+        "cannot write it",
+        "close it if it is open in Excel, check the folder is writable, and run the command again",
+    )
     return path

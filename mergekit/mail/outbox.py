@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from mergekit.core.actions import ACTION_TITLES, ACTIONS, NOTICES
-from mergekit.core.atomic import write_atomic
+from mergekit.core.atomic import write_or_explain
 from mergekit.core.config import Settings
 from mergekit.core.errors import CheckFailed, MailError
 from mergekit.core.ledger import Ledger
@@ -212,12 +212,7 @@ def _update(ledger: Ledger, e: Entry, **values: Any) -> None:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     """Write beside the target, flush to disk, then replace: never a half-written file."""
-    try:
-        write_atomic(path, data, sync=True)
-    except OSError as e:
-        raise MailError(
-            f"{path}: cannot write ({e.strerror}) - is it open in another program?"
-        ) from e
+    write_or_explain(path, data, MailError, "cannot write", "is it open in another program?")
 
 
 def _write_rows(

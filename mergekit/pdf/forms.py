@@ -164,13 +164,15 @@ def fill_form(
 def write_atomic(out: Path, data: bytes, *, durable: bool = True) -> None:
     """Write ``out`` through a temporary file in the same folder, so a crash never leaves a
     half-written PDF under the real name."""
-    try:
-        atomic.write_atomic(out, data, sync=durable)
-    except OSError as e:
-        raise FormFieldError(
-            f"{out}: cannot write the PDF ({e.strerror}) - check the folder exists and you may "
-            "write there, and close the file if a PDF viewer has it open"
-        ) from e
+    atomic.write_or_explain(
+        out,
+        data,
+        FormFieldError,
+        "cannot write the PDF",
+        "check the folder exists and you may write there, and close the file if a PDF viewer "
+        "has it open",
+        sync=durable,
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mergekit.core.actions import ACTION_TITLES, ACTIONS, FORMS
-from mergekit.core.atomic import write_atomic
+from mergekit.core.atomic import write_or_explain
 from mergekit.core.config import Settings
 from mergekit.core.errors import MergekitError
 from mergekit.core.model import Pupil, handout_key
@@ -379,13 +379,13 @@ def _has_fields(reader: Any) -> bool:
 def _write_atomic(writer: PdfWriter, out: Path) -> None:
     buf = io.BytesIO()
     writer.write(buf)
-    try:
-        write_atomic(out, buf.getvalue(), sync=True)
-    except OSError as e:
-        raise PackError(
-            f"{out}: cannot write the print pack ({e.strerror}) - close it if it is open in a "
-            "PDF viewer, and check the folder is writable"
-        ) from e
+    write_or_explain(
+        out,
+        buf.getvalue(),
+        PackError,
+        "cannot write the print pack",
+        "close it if it is open in a PDF viewer, and check the folder is writable",
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from mergekit.core.atomic import write_atomic
+from mergekit.core.atomic import write_or_explain
 from mergekit.core.config import PdfSettings
 from mergekit.core.errors import ConfigError, MergekitError
 
@@ -96,10 +96,10 @@ def encrypt_pdf(src: Path, dst: Path, password: str) -> None:
     writer.encrypt(user_password=password, owner_password=os.urandom(24).hex(), algorithm="AES-256")
     buf = io.BytesIO()
     writer.write(buf)
-    try:
-        write_atomic(dst, buf.getvalue(), sync=True)
-    except OSError as e:
-        raise PdfSecurityError(
-            f"{dst}: cannot write the protected PDF ({e.strerror}) - check the folder is "
-            "writable and the file is not open in another program"
-        ) from e
+    write_or_explain(
+        dst,
+        buf.getvalue(),
+        PdfSecurityError,
+        "cannot write the protected PDF",
+        "check the folder is writable and the file is not open in another program",
+    )

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mergekit.core.atomic import write_atomic
+from mergekit.core.atomic import write_or_explain
 from mergekit.core.errors import ConversionError
 from mergekit.pdf.combine import _Job
 from mergekit.pdf.docxparts import _MARK
@@ -400,10 +400,10 @@ def _renamed_output(out: Path, job: _Job) -> Path | None:
 
 def _place(data: bytes, target: Path) -> None:
     """Write a file atomically: temp file beside it, fsync, rename over."""
-    try:
-        write_atomic(target, data, sync=True)
-    except OSError as e:
-        raise ConversionError(
-            f"{target}: cannot write the PDF ({e.strerror}) - check the folder exists, "
-            "is writable and the file is not open in a PDF viewer"
-        ) from e
+    write_or_explain(
+        target,
+        data,
+        ConversionError,
+        "cannot write the PDF",
+        "check the folder exists, is writable and the file is not open in a PDF viewer",
+    )

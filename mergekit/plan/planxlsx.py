@@ -15,7 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from mergekit.core.actions import ACTION_TITLES
-from mergekit.core.atomic import write_atomic
+from mergekit.core.atomic import write_or_explain
 from mergekit.core.errors import WorkbookError
 from mergekit.plan.policy import Plan
 from mergekit.plan.xlsxprint import lay_out
@@ -181,9 +181,11 @@ def _text(value: object) -> str:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     """The old file or the new, never half (Excel locks an open workbook on Windows)."""
-    try:
-        write_atomic(path, data, sync=True)
-    except PermissionError as e:
-        raise WorkbookError(
-            f"{path}: cannot be replaced ({e.strerror}) - close it in Excel and run again"
-        ) from e
+    write_or_explain(
+        path,
+        data,
+        WorkbookError,
+        "cannot be replaced",
+        "close it in Excel and run again",
+        catch=PermissionError,
+    )
