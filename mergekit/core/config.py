@@ -4,6 +4,9 @@ The dataclasses below *are* the schema: the loader checks types from their annot
 starter file written by ``mergekit init`` and the key reference in ``docs/config.md`` come from
 their ``doc`` metadata. An unknown key is a warning with "did you mean"; a wrong type or a
 missing required value is an error naming the key and its line in the file.
+
+One module on purpose (about 640 lines): the schema is the documentation of every key, and
+reads as one reference; splitting it would scatter the sections staff look up together.
 """
 
 from __future__ import annotations

@@ -18,6 +18,9 @@ Every change is one transaction, so a crash leaves the ledger as it was before o
 change, never half-way. A ledger written by a newer mergekit is refused rather than misread;
 an older one is brought up to date when it is next opened for writing (read-only, it is read
 as it is).
+
+One module (about 640 lines) because the schema, its migrations and every query that relies on
+them must change together; nothing else opens the SQLite file.
 """
 
 from __future__ import annotations

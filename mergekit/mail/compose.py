@@ -21,6 +21,8 @@ document are written for their reader (:mod:`mergekit.mail.wording`): the planne
 for staff, is never in an email.
 
 Nothing here talks to a server or writes the ledger: :mod:`mergekit.mail.outbox` does that.
+The message builder (about 630 lines with the message types) is one class whose steps share
+the run folder's manifest and the day's plan.
 """
 
 from __future__ import annotations

@@ -20,7 +20,9 @@ drops after the text was handed over is ``unknown`` for the same reason. A rerun
 what is not sent.
 
 The conversation with the server is the transport's (:mod:`mergekit.mail.transports`): this
-module only moves each message through its states.
+module only moves each message through its states. It stays one module (about 700 lines)
+because queueing, recovery, the per-message state machine and the files of the run folder
+share the ledger rows and the one exclusive lock they are read and written under.
 """
 
 from __future__ import annotations

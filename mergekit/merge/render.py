@@ -31,6 +31,7 @@ from jinja2 import TemplateError as JinjaTemplateError
 from lxml import etree
 
 from mergekit.core.errors import TemplateError
+from mergekit.core.ooxml import relationships, rels_name
 from mergekit.merge.fields import tick
 
 # Compression of the rendered parts: level 1 is ~4x faster than the default and the parts are
@@ -47,7 +48,6 @@ _REL_KINDS = {
     "http://schemas.openxmlformats.org/officeDocument/2006/relationships/footer": "footer",
     "http://schemas.openxmlformats.org/officeDocument/2006/relationships/footnotes": "footnotes",
 }
-_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 
 def environment() -> Environment:
@@ -249,16 +249,12 @@ def tagged_parts(zf: zipfile.ZipFile, *, only_tagged: bool = True) -> list[tuple
     names = set(zf.namelist())
     main = _main_part(zf, names)
     candidates: list[tuple[str, str]] = [(main, "body")]
-    rels = posixpath.join(posixpath.dirname(main), "_rels", posixpath.basename(main) + ".rels")
+    rels = rels_name(main)
     if rels in names:
-        root = etree.fromstring(zf.read(rels), _PARSER)
-        for rel in root.iter(f"{_REL_NS}Relationship"):
-            kind = _REL_KINDS.get(rel.get("Type", ""))
-            if kind and rel.get("TargetMode") != "External":
-                target = posixpath.normpath(
-                    posixpath.join(posixpath.dirname(main), rel.get("Target", ""))
-                ).lstrip("/")
-                candidates.append((target, kind))
+        for rel in relationships(etree.fromstring(zf.read(rels), _PARSER), main):
+            kind = _REL_KINDS.get(rel.type)
+            if kind and not rel.external:
+                candidates.append((rel.target, kind))
     candidates.append(("docProps/core.xml", "properties"))
     out: list[tuple[str, str]] = []
     for member, kind in candidates:
@@ -273,10 +269,9 @@ def tagged_parts(zf: zipfile.ZipFile, *, only_tagged: bool = True) -> list[tuple
 
 def _main_part(zf: zipfile.ZipFile, names: set[str]) -> str:
     if "_rels/.rels" in names:
-        root = etree.fromstring(zf.read("_rels/.rels"), _PARSER)
-        for rel in root.iter(f"{_REL_NS}Relationship"):
-            if rel.get("Type") == _REL_DOC:
-                return str(rel.get("Target", "")).lstrip("/")
+        for rel in relationships(etree.fromstring(zf.read("_rels/.rels"), _PARSER), ""):
+            if rel.type == _REL_DOC:
+                return rel.target
     if "word/document.xml" in names:
         return "word/document.xml"
     raise zipfile.BadZipFile("no word/document.xml inside")

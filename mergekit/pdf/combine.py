@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 
 from mergekit.core.errors import ConversionError
+from mergekit.core.ooxml import rels_name
 from mergekit.pdf.docxparts import (
     _CT,
     _MARK,
@@ -29,7 +30,6 @@ from mergekit.pdf.docxparts import (
     _open_package,
     _Package,
     _read_rels,
-    _rels_name,
     w,
 )
 
@@ -90,9 +90,9 @@ class _Combiner:
 
     def _key(self, pkg: _Package, part: str) -> str:
         digest = hashlib.sha256(pkg.parts.get(part, b""))
-        for rel in sorted(_read_rels(pkg.parts, part).values(), key=lambda r: r.rid):
+        for rel in sorted(_read_rels(pkg.parts, part).values(), key=lambda r: r.id):
             target = rel.target if rel.external else self._key(pkg, rel.target)
-            digest.update(f"|{rel.rid}|{rel.type}|{target}".encode())
+            digest.update(f"|{rel.id}|{rel.type}|{target}".encode())
         return digest.hexdigest()
 
     def _content_type(self, pkg: _Package, part: str) -> tuple[str, bool]:
@@ -127,8 +127,8 @@ class _Combiner:
                 target = rel.target
                 if not rel.external:
                     target = posixpath.relpath(self.copy_part(pkg, rel.target), folder)
-                rows.append((rel.rid, rel.type, target, rel.external))
-            self.parts[_rels_name(new)] = _rels_xml(rows)
+                rows.append((rel.id, rel.type, target, rel.external))
+            self.parts[rels_name(new)] = _rels_xml(rows)
         self.by_key[key] = new
         return new
 
@@ -287,7 +287,7 @@ class _Combiner:
             )
         rows = [
             (
-                r.rid,
+                r.id,
                 r.type,
                 posixpath.relpath(r.target, "word") if not r.external else r.target,
                 r.external,

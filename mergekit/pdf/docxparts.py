@@ -5,13 +5,14 @@ being joined with other letters (footnotes, comments, page-count fields).
 from __future__ import annotations
 
 import hashlib
-import posixpath
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lxml import etree
+
+from mergekit.core.ooxml import Relationship, relationships, rels_name
 
 if TYPE_CHECKING:
     pass
@@ -64,14 +65,6 @@ def w(tag: str) -> str:
 
 
 @dataclass
-class _Rel:
-    rid: str
-    type: str
-    target: str  # resolved part name (no leading slash), or the URL when external
-    external: bool
-
-
-@dataclass
 class _Package:
     """A .docx opened for combining: its parts and the main document's relationships. The
     big shared parts (styles, numbering, theme ...) are only read for the first letter of a
@@ -79,7 +72,7 @@ class _Package:
 
     path: Path
     parts: dict[str, bytes]
-    rels: dict[str, _Rel]
+    rels: dict[str, Relationship]
     signature: str
     document: Any  # word/document.xml, parsed
 
@@ -102,30 +95,11 @@ class _Package:
         return defaults, overrides
 
 
-def _rels_name(part: str) -> str:
-    folder, name = posixpath.split(part)
-    return posixpath.join(folder, "_rels", name + ".rels")
-
-
-def _resolve(source_part: str, target: str) -> str:
-    if target.startswith("/"):
-        return target.lstrip("/")
-    return posixpath.normpath(posixpath.join(posixpath.dirname(source_part), target))
-
-
-def _read_rels(parts: dict[str, bytes], part: str) -> dict[str, _Rel]:
-    data = parts.get(_rels_name(part))
+def _read_rels(parts: dict[str, bytes], part: str) -> dict[str, Relationship]:
+    data = parts.get(rels_name(part))
     if data is None:
         return {}
-    rels: dict[str, _Rel] = {}
-    for e in etree.fromstring(data).iter(f"{{{_PR}}}Relationship"):
-        external = e.get("TargetMode") == "External"
-        target = e.get("Target", "")
-        rid = e.get("Id", "")
-        rels[rid] = _Rel(
-            rid, e.get("Type", ""), target if external else _resolve(part, target), external
-        )
-    return rels
+    return {r.id: r for r in relationships(etree.fromstring(data), part)}
 
 
 def _open_package(path: Path) -> tuple[_Package | None, str]:
@@ -138,7 +112,7 @@ def _open_package(path: Path) -> tuple[_Package | None, str]:
             infos = {i.filename: i for i in z.infolist() if not i.is_dir()}
             if main not in infos or "[Content_Types].xml" not in infos:
                 return None, "it has no word/document.xml"
-            rels_part = _rels_name(main)
+            rels_part = rels_name(main)
             rels = _read_rels({rels_part: z.read(rels_part)} if rels_part in infos else {}, main)
             shared = {r.target: r.type for r in rels.values() if r.type in _SHARED_TYPES}
             parts = {name: z.read(info) for name, info in infos.items() if name not in shared}

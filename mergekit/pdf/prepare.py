@@ -3,6 +3,9 @@ filled by formatting strings: decrypting an empty password, dropping XFA and the
 Reader-extension signature, repairing widgets missing from the field list, drawing ticks for
 check boxes without an appearance, embedding mergekit's font, and recording each field's and
 widget's object with its dictionary less the keys a fill changes.
+
+About 610 lines: the repairs and the plan of each field are one pass over the same pypdf
+writer, and are tested together against real-world forms.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ Headers are compared after :func:`normalise` (case, spaces and punctuation ignor
 synonyms also match as a prefix, for checklist headers such as ``DATE DATA TEAM EMAILED TO TAKE
 STUDENT OFF ROLE:``. Sources for the synonyms: ``shared/research/domain.md`` §8 (SIMS, Arbor,
 Bromcom exports) and the school's Appendix B checklist.
+
+Most of its 750 lines are the synonym tables, one field per line so a new MIS spelling is a
+one-line change; the matching code is short.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ read: it becomes a :class:`~mergekit.core.errors.Problem` naming file, sheet, ce
 and the rest of the workbook is still read so staff can fix everything in one go.
 
 The pupils, contacts, marks, contact log, letters and events sheets are each read by their own
-function here; :mod:`mergekit.read.rows` finds the sheets and parses the cells.
+function here (about 630 lines: one reader per sheet, read in one pass that shares the
+pupils found); :mod:`mergekit.read.rows` finds the sheets and parses the cells.
 """
 
 from __future__ import annotations

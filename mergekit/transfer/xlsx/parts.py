@@ -8,8 +8,9 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
+from mergekit.core.ooxml import Relationship, relationships, rels_name
 from mergekit.transfer.xlsx.package import _Package
 from mergekit.transfer.xlsx.xmlbytes import (
     _BUILTIN_DATE_IDS,
@@ -23,35 +24,8 @@ from mergekit.transfer.xlsx.xmlbytes import (
 )
 
 
-@dataclass(frozen=True)
-class _Rel:
-    id: str
-    type: str
-    target: str  # resolved part name, no leading slash
-    external: bool
-
-
-def _rels_name(part: str) -> str:
-    """'xl/workbook.xml' -> 'xl/_rels/workbook.xml.rels'; '' (the package) -> '_rels/.rels'."""
-    folder, _, name = part.rpartition("/")
-    return f"{folder}/_rels/{name}.rels" if folder else f"_rels/{name}.rels"
-
-
-def _resolve(base_part: str, target: str) -> str:
-    if target.startswith("/"):
-        return target.lstrip("/")
-    parts: list[str] = [p for p in PurePosixPath(base_part).parent.parts if p not in ("", ".")]
-    for piece in target.split("/"):
-        if piece == "..":
-            if parts:
-                parts.pop()
-        elif piece not in ("", "."):
-            parts.append(piece)
-    return "/".join(parts)
-
-
-def _read_rels(pkg: _Package, part: str, path: Path) -> list[_Rel]:
-    name = _rels_name(part)
+def _read_rels(pkg: _Package, part: str, path: Path) -> list[Relationship]:
+    name = rels_name(part)
     if not pkg.has(name):
         return []
     try:
@@ -60,21 +34,7 @@ def _read_rels(pkg: _Package, part: str, path: Path) -> list[_Rel]:
         raise _fail(
             path, f"{name} is damaged ({e}) - open the workbook in Excel, save it, and run again"
         ) from e
-    rels = []
-    for el in root:
-        if el.tag.rsplit("}", 1)[-1] != "Relationship":
-            continue
-        external = el.get("TargetMode", "") == "External"
-        target = el.get("Target", "")
-        rels.append(
-            _Rel(
-                el.get("Id", ""),
-                el.get("Type", ""),
-                target if external else _resolve(part, target),
-                external,
-            )
-        )
-    return rels
+    return relationships(root, part)
 
 
 @dataclass(frozen=True)

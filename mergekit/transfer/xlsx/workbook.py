@@ -11,9 +11,10 @@ from datetime import date
 from pathlib import Path, PurePosixPath
 
 from mergekit.core.errors import WriteBackError
+from mergekit.core.ooxml import Relationship, rels_name
 from mergekit.read.sheets import lock_file
 from mergekit.transfer.xlsx.package import _open_package, _Package, _write_package
-from mergekit.transfer.xlsx.parts import SheetInfo, _apply, _read_rels, _Rel, _rels_name, _Styles
+from mergekit.transfer.xlsx.parts import SheetInfo, _apply, _read_rels, _Styles
 from mergekit.transfer.xlsx.save import _atomic_write, make_backup
 from mergekit.transfer.xlsx.worksheet import Worksheet
 from mergekit.transfer.xlsx.xmlbytes import (
@@ -127,7 +128,7 @@ class XlsxWorkbook:
 
     # -- structure ----------------------------------------------------------------------------
 
-    def _find_workbook(self) -> tuple[str, list[_Rel]]:
+    def _find_workbook(self) -> tuple[str, list[Relationship]]:
         pkg = self._pkg
         if not pkg.has("[Content_Types].xml"):
             raise _fail(
@@ -275,7 +276,7 @@ class XlsxWorkbook:
         )
         self._replaced[self.workbook_part] = wb[:close] + entry + wb[close:]
         # The workbook's relationships.
-        rels_part = _rels_name(self.workbook_part)
+        rels_part = rels_name(self.workbook_part)
         rels = self._current(rels_part)
         target = PurePosixPath(part).relative_to(folder) if folder != "." else PurePosixPath(part)
         close = rels.rindex(b"</Relationships>")
@@ -295,7 +296,7 @@ class XlsxWorkbook:
         self._replaced["[Content_Types].xml"] = types[:close] + override + types[close:]
         info = SheetInfo(name, part, "worksheet")
         self.sheets.append(info)
-        self._rels.append(_Rel(rid, _RT_WORKSHEET, part, False))
+        self._rels.append(Relationship(rid, _RT_WORKSHEET, part, False))
         return info
 
     def _current(self, part: str) -> bytes:
