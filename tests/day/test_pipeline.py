@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from conftest import needs_soffice
 from openpyxl import load_workbook
 from smtp_server import SmtpServer
@@ -30,10 +30,23 @@ def _files(folder: Path) -> dict[str, int]:
     }
 
 
+@pytest.fixture(scope="module")
+def demo_day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Result, Path]:
+    """`mergekit demo` run once for the module: its result and folder. Tests that change the
+    folder work on a copy of it."""
+    out = tmp_path_factory.mktemp("demo-day") / "demo"
+    return CliRunner().invoke(main, ["demo", "--out", str(out)], catch_exceptions=False), out
+
+
+def _copy(folder: Path, tmp_path: Path) -> Path:
+    """A private copy of a school folder (modification times kept); paths inside it are
+    relative to it, so the copy is a school of its own."""
+    return Path(shutil.copytree(folder, tmp_path / folder.name))
+
+
 @needs_soffice
-def test_demo_makes_everything_the_example_school_needs(tmp_path: Path) -> None:
-    out = tmp_path / "demo"
-    result = CliRunner().invoke(main, ["demo", "--out", str(out)], catch_exceptions=False)
+def test_demo_makes_everything_the_example_school_needs(demo_day: tuple[Result, Path]) -> None:
+    result, out = demo_day
     assert 0 == result.exit_code, result.output
     run = out / RUN
     for section in (
@@ -82,10 +95,13 @@ def test_demo_makes_everything_the_example_school_needs(tmp_path: Path) -> None:
 
 
 @needs_soffice
-def test_running_twice_the_same_day_makes_nothing_new_and_says_so(tmp_path: Path) -> None:
-    out = tmp_path / "demo"
+def test_running_twice_the_same_day_makes_nothing_new_and_says_so(
+    demo_day: tuple[Result, Path], tmp_path: Path
+) -> None:
+    first, shared = demo_day
+    out = _copy(shared, tmp_path)
     runner = CliRunner()
-    assert 0 == runner.invoke(main, ["demo", "--out", str(out)]).exit_code
+    assert 0 == first.exit_code
     config = out / "mergekit.toml"
     before = _files(out / RUN)
     again = runner.invoke(main, ["run", "--config", str(config)], catch_exceptions=False)

@@ -6,12 +6,13 @@ LibreOffice for the PDFs; the ledger is read back with sqlite3."""
 from __future__ import annotations
 
 import csv
+import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import needs_soffice
+from conftest import EXAMPLES, needs_soffice
 
 from mergekit.cli import main
 
@@ -38,6 +39,26 @@ def documents(cfg: Path, upn: str) -> list[tuple[int, str, str, str, int | None]
         conn.close()
 
 
+@pytest.fixture(scope="module")
+def letter_3_made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Result, Path]:
+    """The example school after `mergekit letters --only pa_letter_3 --pdf`, made once for
+    the module (LibreOffice is the slow part): the command's result and the school's folder."""
+    school = tmp_path_factory.mktemp("letter-3") / "school"
+    shutil.copytree(
+        EXAMPLES, school, ignore=shutil.ignore_patterns("out", "backups", "*.sqlite*", "~$*")
+    )
+    return cli(school / "mergekit.toml", "letters", "--only", "pa_letter_3", "--pdf"), school
+
+
+@pytest.fixture
+def after_letter_3(letter_3_made: tuple[Result, Path], tmp_path: Path) -> tuple[Result, Path]:
+    """A private copy of that school (its paths are relative to its folder): the letters
+    command's result and the copy's mergekit.toml."""
+    result, school = letter_3_made
+    copy = Path(shutil.copytree(school, tmp_path / "school"))
+    return result, copy / "mergekit.toml"
+
+
 def manifest(cfg: Path) -> list[dict[str, str]]:
     with (cfg.parent / "out" / "2026-11-27" / "manifest.csv").open(encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
@@ -45,8 +66,11 @@ def manifest(cfg: Path) -> list[dict[str, str]]:
 
 @needs_soffice
 @pytest.mark.libreoffice
-def test_a_deleted_pdf_is_made_again_with_the_command_send_names(example_school: Path) -> None:
-    assert cli(example_school, "letters", "--only", "pa_letter_3", "--pdf").exit_code == 0
+def test_a_deleted_pdf_is_made_again_with_the_command_send_names(
+    after_letter_3: tuple[Result, Path],
+) -> None:
+    letters, example_school = after_letter_3
+    assert letters.exit_code == 0
     run = example_school.parent / "out" / "2026-11-27"
     (pdf,) = (run / "pdf").glob(f"*{RILEY}_pa_letter_3.pdf")
     before = documents(example_school, RILEY)
@@ -121,10 +145,13 @@ def test_again_needs_upns_and_upns_need_again(example_school: Path) -> None:
 
 @needs_soffice
 @pytest.mark.libreoffice
-def test_a_letter_already_emailed_is_made_again_but_not_sent_again(example_school: Path) -> None:
+def test_a_letter_already_emailed_is_made_again_but_not_sent_again(
+    after_letter_3: tuple[Result, Path],
+) -> None:
     from smtp_server import SmtpServer
 
-    assert cli(example_school, "letters", "--only", "pa_letter_3", "--pdf").exit_code == 0
+    letters, example_school = after_letter_3
+    assert letters.exit_code == 0
     with SmtpServer() as server:
         text = example_school.read_text(encoding="utf-8")
         example_school.write_text(text.replace("port = 8025", f"port = {server.port}"))
