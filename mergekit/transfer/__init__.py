@@ -1,5 +1,6 @@
-"""The transfer list's Off Roll tab: the Remove From Roll checklist rules and the surgical
-.xlsx writer that changes nothing but the cells it writes.
+"""The transfer list's Off Roll tab: the Remove From Roll checklist rules and operations
+(``offroll``) and the surgical .xlsx writer that changes nothing but the cells it writes
+(``xlsx``).
 
-May import: ``mergekit.read``, ``mergekit.core`` (and the layers between, though it needs none).
+May import: ``mergekit.merge`` and everything below it; never ``mergekit.pdf`` (its sibling).
 """
