@@ -53,7 +53,7 @@ def sheet_values(path: Path) -> Iterator[tuple[str, list[tuple[object, ...]]]]:
 
 # The generator (scripts/, which coverage does not measure) and openpyxl do nearly all the work
 # here; tracing their millions of calls for the coverage figure would double the test's time.
-@pytest.mark.no_cover
+@pytest.mark.usefixtures("coverage_paused")
 @pytest.mark.slow
 def test_regenerating_reproduces_the_committed_workbooks_and_readme(tmp_path: Path) -> None:
     generator = load_generator()
