@@ -31,7 +31,8 @@ from docx.shared import Pt
 from docxtpl import DocxTemplate
 from pypdf import PdfReader
 
-from mergekit.convert import convert_letters, find_soffice, soffice_command
+from mergekit.pdf.convert import convert_letters
+from mergekit.pdf.soffice import find_soffice, soffice_command
 
 FORENAMES = ["Amelia", "Noah", "Zoë", "Kacper", "Priya", "Oliver", "Grace", "Isla", "Łukasz"]
 SURNAMES = ["Hartley", "Fitzgerald", "Nguyễn", "Wiśniewski", "Ramanathan", "O'Brien", "Adeyemi"]

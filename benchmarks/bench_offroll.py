@@ -22,12 +22,12 @@ from pathlib import Path
 import openpyxl
 from openpyxl.cell import WriteOnlyCell
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from test_offroll_fixtures import HEADERS, PUPILS, make_tracking, write_config
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "transfer"))
+from offroll_builders import HEADERS, PUPILS, make_tracking, write_config
 
-from mergekit.offroll import add_leaver
-from mergekit.workspace import open_workspace
-from mergekit.xlsxpatch import XlsxWorkbook
+from mergekit.core.workspace import open_workspace
+from mergekit.transfer.offroll import add_leaver
+from mergekit.transfer.xlsx.workbook import XlsxWorkbook
 
 
 def make_big(path: Path, rows: int) -> None:
@@ -115,7 +115,7 @@ def main() -> None:
         tracemalloc.stop()
         command = best_of(3, fresh, whole_command)
         verdict = "under" if write < 1 else "OVER"
-        print(f"write one leaver (mergekit.xlsxpatch): {write:.2f} s, peak {peak / 2**20:.0f} MiB "
+        print(f"write one leaver (mergekit.transfer.xlsx): {write:.2f} s, peak {peak / 2**20:.0f} MiB "
               f"({verdict} the 1 s target)")  # fmt: skip
         print(f"whole `offroll add` incl. reading both workbooks: {command:.2f} s")
         if args.skip_openpyxl:

@@ -35,10 +35,10 @@ from pypdf.generic import NameObject
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mergekit.config import load_config  # noqa: E402
-from mergekit.fields import build_context  # noqa: E402
-from mergekit.model import Address, Contact, Pupil, SchoolData  # noqa: E402
-from mergekit.pdfform import bundled_form, fill_form, mapped_values, prepared  # noqa: E402
+from mergekit.core.config import load_config  # noqa: E402
+from mergekit.core.model import Address, Contact, Pupil, SchoolData  # noqa: E402
+from mergekit.merge.fields import build_context  # noqa: E402
+from mergekit.pdf.forms import bundled_form, fill_form, mapped_values, prepared  # noqa: E402
 
 FORENAMES = ["Zoë", "Amara", "Oliwia", "Mohammed", "Siobhán", "Thảo", "Jakub", "Chloé"]
 SURNAMES = ["Łukasz Nguyễn", "O'Brien", "Kowalczyk", "Ahmed", "Müller-Smith", "Ferreira"]
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench_pdf_"))
     try:
         # One-off cost: mergekit prepares the template on first use (cached afterwards).
-        from mergekit import pdfform
+        from mergekit.pdf import forms as pdfform
 
         pdfform._prepared.clear()
         t0 = time.perf_counter()

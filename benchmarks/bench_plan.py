@@ -31,11 +31,11 @@ from policy_builders import (  # noqa: E402
     write_workbook,
 )
 
-from mergekit.model import EventKind  # noqa: E402
-from mergekit.planning import make_plan  # noqa: E402
-from mergekit.policy import History, evaluate  # noqa: E402
-from mergekit.workbook import read_tracking  # noqa: E402
-from mergekit.workspace import open_workspace  # noqa: E402
+from mergekit.core.model import EventKind  # noqa: E402
+from mergekit.core.workspace import open_workspace  # noqa: E402
+from mergekit.plan.planning import make_plan  # noqa: E402
+from mergekit.plan.policy import History, evaluate  # noqa: E402
+from mergekit.read.tracking import read_tracking  # noqa: E402
 
 YEAR_START, YEAR_END = date(2025, 9, 1), date(2026, 7, 22)
 
@@ -121,7 +121,7 @@ def main() -> None:
 
     counts: dict[str, int] = {}
     for a in plan.actions:
-        counts[a.action] = counts.get(a.action, 0) + 1
+        counts[a.kind] = counts.get(a.kind, 0) + 1
     print(
         f"plan for {plan.today:%d/%m/%Y}: {len(plan.actions):,} actions: "
         + ", ".join(f"{k} {v}" for k, v in counts.items())

@@ -25,8 +25,8 @@ from stdnum.gb.upn import calc_check_digit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from excel_like import write_xlsx
 
-from mergekit.config import load_config
-from mergekit.workbook import read_tracking_file
+from mergekit.core.config import load_config
+from mergekit.read.tracking import read_tracking_file
 
 PUPIL_HEADER = [
     "UPN",

@@ -28,12 +28,12 @@ from typing import Any
 from docx import Document
 from docxtpl import DocxTemplate
 
-from mergekit.config import load_config
-from mergekit.fields import LetterHistory, build_context
-from mergekit.model import Address, Contact, SchoolData
-from mergekit.render import compile_template, environment
-from mergekit.resources import bundled
-from mergekit.templatecheck import sample_action, sample_data
+from mergekit.core.config import load_config
+from mergekit.core.model import Address, Contact, SchoolData
+from mergekit.core.resources import bundled
+from mergekit.documents.sample import sample_action, sample_data
+from mergekit.merge.fields import LetterHistory, build_context
+from mergekit.merge.render import compile_template, environment
 
 TODAY = date(2026, 11, 27)
 TARGET = 25.0

@@ -37,7 +37,7 @@ from docx.text.paragraph import Paragraph
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mergekit.formfields import REFERRAL_REASONS  # noqa: E402
+from mergekit.merge.formfields import REFERRAL_REASONS  # noqa: E402
 
 FONT = "Arial"  # metric-compatible with Liberation Sans, which LibreOffice substitutes
 TICK_FONT = "Segoe UI Symbol"  # has ☐ ☒; other systems fall back to a font that does

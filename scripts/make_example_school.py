@@ -40,10 +40,11 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 from stdnum.gb import upn as stdnum_upn
 
-from mergekit.attendance import ABSENT, POSSIBLE, PRESENT, UNAUTHORISED, UNEXPLAINED
-from mergekit.calendar import SchoolCalendar
-from mergekit.config import ACTIONS, PolicySettings, load_config
-from mergekit.errors import MergekitError
+from mergekit.core.actions import ACTIONS
+from mergekit.core.attendance import ABSENT, POSSIBLE, PRESENT, UNAUTHORISED, UNEXPLAINED
+from mergekit.core.calendar import SchoolCalendar
+from mergekit.core.config import PolicySettings, load_config
+from mergekit.core.errors import MergekitError
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = ROOT / "examples" / "mergekit.toml"

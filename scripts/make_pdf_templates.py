@@ -7,7 +7,7 @@ Writes, under templates/pdf/ (the outputs are committed; run this again after ch
 * ``cme_referral.pdf`` - the CME School Referral Form (policy Appendix C, sections 1-8);
 * ``remove_from_roll.pdf`` - the Remove From Roll checklist (policy Appendix B);
 * ``<form>.json`` beside each - which mergekit field fills which PDF field (see
-  ``mergekit.pdfform.mapped_values`` for the syntax: a dotted name, or text with
+  ``mergekit.pdf.forms.mapped_values`` for the syntax: a dotted name, or text with
   ``{dotted.names}``);
 * ``fonts/DejaVuSans-mergekit.ttf`` - DejaVu Sans cut down to Latin (with Vietnamese), Greek,
   Cyrillic and common punctuation, without hinting, so every filled PDF can embed it.
@@ -47,8 +47,8 @@ from ttf_subset import subset
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mergekit.formfields import REFERRAL_REASONS  # noqa: E402
-from mergekit.pdfdraw import tick  # noqa: E402
+from mergekit.merge.formfields import REFERRAL_REASONS  # noqa: E402
+from mergekit.pdf.draw import tick  # noqa: E402
 
 OUT = ROOT / "templates" / "pdf"
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,10 @@ EXAMPLES = ROOT / "examples"
 TEMPLATES = ROOT / "templates"
 # Real workbooks, PDFs and Word files no one here wrote; never copied into the repo.
 REALWORLD = ROOT.parent / "shared" / "realworld"
+
+needs_soffice = pytest.mark.skipif(
+    shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed"
+)
 
 
 def realworld(kind: str) -> list[Path]:
@@ -31,6 +36,23 @@ def _hermetic(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name.startswith("MERGEKIT_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def coverage_paused() -> Iterator[None]:
+    """Coverage tracing paused for one test (none when coverage is not running: --no-cov).
+    pytest-cov's own no_cover marker fails under --no-cov, so the test suite does this itself."""
+    import coverage
+
+    cov = coverage.Coverage.current()
+    if cov is None:
+        yield
+        return
+    cov.stop()
+    try:
+        yield
+    finally:
+        cov.start()
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from typing import Any
 from openpyxl import Workbook
 from stdnum.gb import upn as _upn
 
-from mergekit.calendar import SchoolCalendar, academic_year_bounds, academic_year_of
-from mergekit.config import PolicySettings, Term
-from mergekit.model import (
+from mergekit.core.calendar import SchoolCalendar, academic_year_bounds, academic_year_of
+from mergekit.core.config import PolicySettings, Term
+from mergekit.core.model import (
     Action,
     Contact,
     ContactLogEntry,
@@ -26,7 +26,7 @@ from mergekit.model import (
     Pupil,
     SchoolData,
 )
-from mergekit.policy import History, Plan, evaluate
+from mergekit.plan.policy import History, Plan, evaluate
 
 # The example school's calendar: 2026-05-04 (Early May bank holiday) falls inside a term,
 # INSET days open two terms, and 2026-10-09 was a closure.
@@ -187,12 +187,12 @@ def actions(p: Plan, action: str | None = None, upn: str | None = None) -> list[
     return [
         a
         for a in p.actions
-        if (action is None or a.action == action) and (upn is None or a.upn == upn)
+        if (action is None or a.kind == action) and (upn is None or a.upn == upn)
     ]
 
 
 def names(p: Plan, upn: str | None = None) -> list[str]:
-    return [a.action for a in actions(p, upn=upn)]
+    return [a.kind for a in actions(p, upn=upn)]
 
 
 def done(*actions_: Action) -> History:
@@ -366,5 +366,5 @@ def school_folder(folder: Path, data: SchoolData, today: date = TODAY, extra: st
 
 
 def single(xs: Sequence[Action]) -> Action:
-    assert len(xs) == 1, [a.action for a in xs]
+    assert len(xs) == 1, [a.kind for a in xs]
     return xs[0]

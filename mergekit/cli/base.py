@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from mergekit import __version__
-from mergekit.errors import MergekitError
+from mergekit.core.errors import MergekitError
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from mergekit.check import run_check
 from mergekit.cli.base import main
 from mergekit.cli.options import config_option, today_option, workspace
-from mergekit.errors import Severity
+from mergekit.core.errors import Severity
+from mergekit.day.check import run_check
 
 
 @main.command()

@@ -2,38 +2,27 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import click
 
 from mergekit.cli.base import main
 from mergekit.cli.options import config_option, progress_bars, today_option, workspace
-from mergekit.config import CONFIG_NAME, Settings, load_config
-from mergekit.documents import (
-    DOCUMENT_ACTIONS,
-    FORMS,
-    LETTERS,
-    DocumentsResult,
-    field_schema,
-    list_fields,
-    load_school,
-    make_again,
-    make_forms,
-    make_letters,
-    make_preview,
-    templates_in_use,
-)
-from mergekit.errors import MergekitError, Severity
-from mergekit.fields import ACTION_TITLES
-from mergekit.model import SchoolData
-from mergekit.resources import bundled
-from mergekit.runfolder import DOCX_DIR, PDF_DIR, PREVIEW_DIR
-from mergekit.setting_advice import how_to_set
-from mergekit.templatecheck import TemplateReport, check_template
-from mergekit.workspace import Workspace
+from mergekit.core.actions import ACTION_TITLES, FORMS, LETTERS
+from mergekit.core.config import CONFIG_NAME
+from mergekit.core.errors import MergekitError, Severity
+from mergekit.core.model import SchoolData
+from mergekit.core.resources import bundled
+from mergekit.core.runfolder import DOCX_DIR, PDF_DIR, PREVIEW_DIR
+from mergekit.core.workspace import Workspace
+from mergekit.day.school import load_school
+from mergekit.documents.fieldlist import list_fields, templates_in_use
+from mergekit.documents.make import make_again, make_forms, make_letters, make_preview
+from mergekit.documents.produce import DocumentsResult, field_schema
+from mergekit.documents.starter import copy_templates
+from mergekit.documents.templatecheck import TemplateReport, check_template
 
 pdf_option = click.option(
     "--pdf",
@@ -224,9 +213,9 @@ def templates_check(config: Path | None, files: tuple[Path, ...]) -> None:
     broken tags Word made, {% if %} without {% endif %}, and more, in headers and footers too.
     Exit status 1 when there are errors.
     """
-    settings = _settings(config)
-    today = settings.run.today or datetime.now().astimezone().date()
-    schema = field_schema(settings, today)
+    ws = _workspace(config)
+    settings = ws.settings
+    schema = field_schema(settings, ws.today)
     targets: Sequence[tuple[str, Path]]
     if files:
         targets = [(f.name, f) for f in files]
@@ -256,33 +245,17 @@ def templates_copy(folder: Path, config: Path | None) -> None:
     Then set [files] templates = "FOLDER" in mergekit.toml: it says exactly which line to
     add or change there. Existing files are never overwritten.
     """
-    target = folder / "docx"
-    target.mkdir(parents=True, exist_ok=True)
-    copied = 0
-    for action in DOCUMENT_ACTIONS:
-        source = bundled("templates", "docx", f"{action}.docx")
-        dest = target / source.name
-        if dest.exists():
-            click.echo(f"  kept     {dest} (already there)")
-            continue
-        shutil.copyfile(source, dest)
-        copied += 1
-        click.echo(f"  copied   {dest}  ({ACTION_TITLES.get(action, action)})")
+    done = copy_templates(folder, config or Path(CONFIG_NAME))
+    for s in done.templates:
+        if s.copied:
+            click.echo(f"  copied   {s.path}  ({ACTION_TITLES.get(s.action, s.action)})")
+        else:
+            click.echo(f"  kept     {s.path} (already there)")
     click.echo("")
-    config_path = config or Path(CONFIG_NAME)
-    advice = how_to_set(config_path, "files", "templates", _relative_to(folder, config_path))
-    use = "To use them: " if advice.needed else ""
-    click.echo(f"{copied} template{'s' * (copied != 1)} copied. {use}{advice.text}")
+    copied = done.copied
+    use = "To use them: " if done.advice.needed else ""
+    click.echo(f"{copied} template{'s' * (copied != 1)} copied. {use}{done.advice.text}")
     click.echo("Then edit them in Word and run `mergekit templates check`.")
-
-
-def _relative_to(folder: Path, config: Path) -> str:
-    """``folder`` as [files] templates in ``config`` names it: relative to the config's
-    folder where it can be."""
-    try:
-        return folder.resolve().relative_to(config.resolve().parent).as_posix()
-    except ValueError:
-        return folder.resolve().as_posix()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -324,7 +297,7 @@ def _preview(ws: Workspace, actions: Sequence[str], pdf: bool) -> None:
 
 def _try_data(ws: Workspace) -> SchoolData | None:
     """The workbook if it can be read at all (previews and field lists do not need it clean)."""
-    from mergekit.workbook import read_tracking
+    from mergekit.read.tracking import read_tracking
 
     try:
         return read_tracking(ws.settings).data
@@ -333,12 +306,12 @@ def _try_data(ws: Workspace) -> SchoolData | None:
         return None
 
 
-def _settings(config: Path | None) -> Settings:
-    """The school's settings; without a mergekit.toml the example school's (the field names
-    are the same for every school)."""
+def _workspace(config: Path | None) -> Workspace:
+    """The school's settings and school day; without a mergekit.toml the example school's
+    (the field names are the same for every school)."""
     if config is not None or Path(CONFIG_NAME).is_file():
-        return workspace(config, quiet=True).settings
-    return load_config(bundled("examples", CONFIG_NAME))
+        return workspace(config, quiet=True)
+    return workspace(bundled("examples", CONFIG_NAME), quiet=True)
 
 
 def _report(ws: Workspace, result: DocumentsResult, kind: str) -> None:
@@ -355,7 +328,7 @@ def _report(ws: Workspace, result: DocumentsResult, kind: str) -> None:
         for why in result.held_because:
             click.secho(f"  {why}", fg="red")
         for a in result.held:
-            click.echo(f"  {a.upn}  {a.name:<28} {a.action}")
+            click.echo(f"  {a.upn}  {a.name:<28} {a.kind}")
     if not result.documents:
         if result.already_done:
             n = len(result.already_done)
@@ -395,7 +368,7 @@ def _report(ws: Workspace, result: DocumentsResult, kind: str) -> None:
             since = (
                 f"  (struck on {day:%d/%m/%Y}; write Y in today's plan.xlsx to lift)" if day else ""
             )
-            click.echo(f"  {a.upn}  {a.name:<28} {a.action}{since}")
+            click.echo(f"  {a.upn}  {a.name:<28} {a.kind}{since}")
     if result.manifest is not None:
         click.echo(f"\nManifest: {result.manifest}")
     if result.pdfs or result.earlier_pdfs:

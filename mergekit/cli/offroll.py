@@ -11,7 +11,7 @@ import click
 
 from mergekit.cli.base import main
 from mergekit.cli.options import SchoolDate, config_option, today_option, workspace
-from mergekit.offroll import (
+from mergekit.transfer.offroll import (
     STEP_LABELS,
     OffRollWrite,
     StepDates,

@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 
 import click
 
-from mergekit import values
-from mergekit.workspace import Workspace, open_workspace
+from mergekit.core.workspace import Workspace, open_workspace
+from mergekit.read import values
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -9,7 +9,8 @@ import click
 
 from mergekit.cli.base import main
 from mergekit.cli.options import config_option, today_option, workspace
-from mergekit.pack import pack_run
+from mergekit.day.school import pupils_of
+from mergekit.pdf.pack import pack_run
 
 
 @main.command()
@@ -32,7 +33,7 @@ def pack(config: Path | None, today: date | None, duplex: bool | None) -> None:
     example with --simplex. LibreOffice is not needed.
     """
     ws = workspace(config, today)
-    result = pack_run(ws.settings, ws.today, duplex=duplex)
+    result = pack_run(ws.settings, ws.today, lambda: pupils_of(ws.settings), duplex=duplex)
     for note in result.notes:
         click.secho(f"Note: {note}", fg="yellow", err=True)
     if result.edited:

@@ -11,8 +11,9 @@ import click
 
 from mergekit.cli.base import main
 from mergekit.cli.options import config_option, today_option, workspace
-from mergekit.pdffields import FormFieldInfo
-from mergekit.pdfform import fill_for_pupil, inspect_form
+from mergekit.day.school import school_for_form
+from mergekit.pdf.forms import fill_for_pupil, inspect_form
+from mergekit.pdf.reader import FormFieldInfo
 
 
 @main.group()
@@ -128,7 +129,7 @@ def fill_command(
     beside it).
     """
     ws = workspace(config, today)
-    report = fill_for_pupil(ws, form, upn, out, flatten)
+    report = fill_for_pupil(ws, form, upn, lambda: school_for_form(ws.settings), out, flatten)
     how = "flattened (not editable)" if report.flattened else "editable"
     click.echo(f"Filled {len(report.filled)} fields ({how}): {report.path}")
     for note in report.notes:

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import click
 
-from mergekit.calendar import academic_year_of, compact_dates, terms_of_year
 from mergekit.cli.base import main
 from mergekit.cli.options import config_option, today_option, workspace
-from mergekit.fields import ACTION_TITLES
-from mergekit.ledger import StrikeRecord
-from mergekit.planning import history_report, plan_today, record_plan
-from mergekit.policy import Plan
+from mergekit.core.actions import ACTION_TITLES
+from mergekit.core.calendar import academic_year_of, compact_dates, terms_of_year
+from mergekit.core.ledger import StrikeRecord
+from mergekit.day.plan import plan_today
+from mergekit.plan.planning import history_report, record_plan
+from mergekit.plan.policy import Plan
 
 
 @main.command()

@@ -9,11 +9,10 @@ import click
 
 from mergekit.cli.base import main
 from mergekit.cli.options import config_option, progress_bars, today_option, workspace
-from mergekit.config import ACTIONS
-from mergekit.errors import Severity
-from mergekit.fields import ACTION_TITLES
-from mergekit.pipeline import RunReport, copy_example, run_day
-from mergekit.workspace import Workspace
+from mergekit.core.actions import ACTION_TITLES, ACTIONS
+from mergekit.core.errors import Severity
+from mergekit.core.workspace import Workspace
+from mergekit.day.pipeline import RunReport, copy_example, run_day
 
 
 def _limit(value: str | None, send: bool) -> int | None:
@@ -132,7 +131,7 @@ def _plan(r: RunReport) -> None:
     )
     counts: dict[str, int] = {}
     for a in approved:
-        counts[a.action] = counts.get(a.action, 0) + 1
+        counts[a.kind] = counts.get(a.kind, 0) + 1
     for action, n in counts.items():
         click.echo(f"               {ACTION_TITLES.get(action, action):<46} {n:>4}")
     for note in (*r.plan.notes, *r.plan.skipped):

@@ -9,9 +9,10 @@ import click
 
 from mergekit.cli.base import main
 from mergekit.cli.options import config_option, today_option, workspace
-from mergekit.mail import EMAILED
-from mergekit.outbox import Entry, SendReport, deliver
-from mergekit.runfolder import OUTBOX_DIR
+from mergekit.core.actions import EMAILED
+from mergekit.core.runfolder import OUTBOX_DIR
+from mergekit.mail.outbox import deliver
+from mergekit.mail.sendreport import Entry, SendReport
 
 
 def _limit(ctx: click.Context, param: click.Parameter, value: str | None) -> int | str | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from mergekit.cli.base import main
-from mergekit.starter import write_starter
+from mergekit.core.starter import write_starter
 
 
 @main.command()

@@ -9,10 +9,10 @@ import click
 
 from mergekit.cli.base import main
 from mergekit.cli.options import config_option, today_option, workspace
-from mergekit.documents import load_school
-from mergekit.fields import ACTION_TITLES
-from mergekit.pipeline import make_worklist
-from mergekit.worklist import tab_counts
+from mergekit.core.actions import ACTION_TITLES
+from mergekit.day.pipeline import make_worklist
+from mergekit.day.school import load_school
+from mergekit.plan.worklist import tab_counts
 
 
 @main.command()

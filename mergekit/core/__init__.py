@@ -1,0 +1,9 @@
+"""The ground every other part stands on: the settings (``config``), the school calendar and
+the school day (``calendar``, ``workspace``), the action catalogue (``actions``), the clean
+model and attendance codes (``model``, ``attendance``), errors, whole-or-nothing writes
+(``atomic``), the ledger, the run folder's layout (``runfolder``), OOXML relationships
+(``ooxml``), the bundled files (``resources``) and the starter mergekit.toml (``starter``,
+``setting_advice``).
+
+Imports nothing else from mergekit. Everything above may import it.
+"""

@@ -1,0 +1,297 @@
+"""`mergekit check`: read the configured workbooks and report every problem, grouped.
+
+The reader reports what is wrong inside single cells; the checks here look across rows and
+against the school calendar: marks on days the school was shut, ``N`` marks left longer than the
+law allows, pupils nobody can be written to, a workbook without today's register, and settings
+the letters print that are blank or still the starter's placeholders.
+
+Most errors stop every command that makes something. Two kinds hold back only what depends on
+them (:attr:`CheckReport.held`): no register for today holds the rules that need today's marks
+(day-1 calls, letters, alerts, CME steps) but not a planned move; a blank setting holds only the
+documents and emails whose templates print it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, time
+from typing import TYPE_CHECKING, Any
+
+from mergekit.core.actions import DOCUMENT_ACTIONS, NEEDS_TODAYS_MARKS, NOTICES
+from mergekit.core.calendar import SchoolCalendar
+from mergekit.core.config import Settings
+from mergekit.core.errors import MergekitError, Problem, Severity, error, warning
+from mergekit.core.model import SchoolData
+from mergekit.merge.addressing import addressees
+from mergekit.plan.register import RegisterGap, register_gap, register_pending
+from mergekit.read.sheets import lock_file
+
+if TYPE_CHECKING:
+    from mergekit.merge.settingscheck import SettingProblem
+from mergekit.read.tracking import ReadResult, read_tracking
+from mergekit.read.transferlist import read_transfer_list
+
+GROUP_TITLES = {
+    "register": "Today's register",
+    "config": "Configuration",
+    "file": "Files",
+    "sheets": "Sheets",
+    "columns": "Columns",
+    "pupils": "Pupils",
+    "contacts": "Contacts",
+    "marks": "Session marks",
+    "calendar": "Marks and the school calendar",
+    "contact_log": "Contact log",
+    "letters": "Letters already sent",
+    "events": "Events",
+    "off_roll": "Transfer list (Off Roll)",
+    "post": "Pupils who cannot be written to",
+}
+
+
+@dataclass
+class CheckReport:
+    today: date
+    result: ReadResult | None
+    problems: list[Problem] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    # Errors that hold back only some actions, and which: (problem, actions).
+    scoped: list[tuple[Problem, tuple[str, ...]]] = field(default_factory=list)
+    register: RegisterGap | None = None  # no marks for today after registration
+    unfilled: list[str] = field(default_factory=list)  # printed settings blank or placeholders
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity is Severity.ERROR]
+
+    @property
+    def blocking(self) -> list[Problem]:
+        """Errors that stop everything (the others hold back only what depends on them)."""
+        scoped = {id(p) for p, _ in self.scoped}
+        return [p for p in self.errors if id(p) not in scoped]
+
+    @property
+    def held(self) -> dict[str, list[Problem]]:
+        """action -> the errors that hold it back."""
+        out: dict[str, list[Problem]] = {}
+        for problem, actions in self.scoped:
+            for a in actions:
+                out.setdefault(a, []).append(problem)
+        return out
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity is Severity.WARNING]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def grouped(self) -> list[tuple[str, list[Problem]]]:
+        groups: dict[str, list[Problem]] = defaultdict(list)
+        for p in self.problems:
+            groups[p.group or "file"].append(p)
+        order = list(GROUP_TITLES)
+        return [
+            (GROUP_TITLES.get(g, g), ps)
+            for g, ps in sorted(
+                groups.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)
+            )
+        ]
+
+    def summary(self) -> str:
+        parts = [f"{n:,} {what}" for what, n in self.counts.items()]
+        errs, warns = len(self.errors), len(self.warnings)
+        read = f"{', '.join(parts)} read" if parts else "nothing read"
+        return f"{read}; {errs} error{'s' * (errs != 1)}, {warns} warning{'s' * (warns != 1)}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "today": self.today.isoformat(),
+            "ok": self.ok,
+            "counts": self.counts,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "problems": [p.as_dict() for p in self.problems],
+        }
+
+
+def run_check(
+    settings: Settings, calendar: SchoolCalendar, today: date, now: time | None = None
+) -> CheckReport:
+    """Read everything the config names and check it, for the school day ``today``; ``now``
+    is the time of day when that is the real date (None: another day, its register closed).
+    Never raises for bad data: a workbook that cannot be opened at all is reported as an error
+    in the report."""
+    problems: list[Problem] = list(settings.warnings)
+    scoped: list[tuple[Problem, tuple[str, ...]]] = []
+    result: ReadResult | None = None
+    gap: RegisterGap | None = None
+    try:
+        result = read_tracking(settings)
+    except MergekitError as e:
+        problems.append(error(str(e), group="file"))
+    if result is not None:
+        closes = settings.policy.registration_time()
+        gap = register_gap(result.data, today, now, closes)
+        file = settings.resolve(settings.files.tracking).name
+        sheet = result.sheets_found.get("marks", "")
+        if gap is not None:
+            p = error(gap.message(), file=file, sheet=sheet, group="register", hint=gap.hint())
+            problems.append(p)
+            scoped.append((p, NEEDS_TODAYS_MARKS))
+        elif register_pending(result.data, today, now, closes):
+            problems.append(
+                warning(
+                    f"no marks for {today:%A %d/%m/%Y} yet: it is {now:%H:%M}, before "
+                    f"registration closes at {closes:%H:%M}",
+                    file=file,
+                    sheet=sheet,
+                    group="register",
+                    hint="the first-day calls need today's register: export it after "
+                    "registration and run again",
+                )
+            )
+        problems.extend(result.problems)
+        problems.extend(calendar_problems(result, calendar, settings, today))
+        problems.extend(post_problems(result.data, settings))
+    problems.extend(_transfer_list_problems(settings))
+    unfilled = _settings_problems(settings)
+    for u in unfilled:
+        problems.append(u.problem)
+        scoped.append((u.problem, u.actions))
+    counts = dict(result.counts) if result else {}
+    return CheckReport(today, result, problems, counts, scoped, gap, [u.key for u in unfilled])
+
+
+def _settings_problems(settings: Settings) -> list[SettingProblem]:
+    """Settings the documents and emails print that are blank or placeholders; a template
+    that cannot be read is left to `mergekit templates check`."""
+    from mergekit.merge.settingscheck import setting_problems
+
+    try:
+        return setting_problems(settings, (*DOCUMENT_ACTIONS, *sorted(NOTICES)))
+    except MergekitError:
+        return []
+
+
+def _transfer_list_problems(settings: Settings) -> list[Problem]:
+    path = settings.resolve(settings.files.transfer_list)
+    if not path.exists():
+        return [
+            warning(
+                f"{settings.where('files.transfer_list')}: transfer list {path.name} "
+                "not found; `mergekit offroll` needs it",
+                group="file",
+            )
+        ]
+    out: list[Problem] = []
+    if lock_file(path):
+        out.append(
+            warning(
+                "the transfer list is open in Excel (its lock file is beside it)",
+                file=path.name,
+                group="file",
+                hint="close it in Excel before `mergekit offroll` writes to it",
+            )
+        )
+    try:
+        tl = read_transfer_list(settings, path)
+    except MergekitError as e:
+        return [*out, error(str(e), group="off_roll")]
+    return [*out, *(_regroup(p, "off_roll") for p in tl.problems)]
+
+
+def _regroup(p: Problem, group: str) -> Problem:
+    return Problem(p.severity, p.message, p.file, p.sheet, p.cell, p.column, p.hint, group)
+
+
+def calendar_problems(
+    result: ReadResult, calendar: SchoolCalendar, settings: Settings, today: date
+) -> list[Problem]:
+    """Marks on non-school days (one line per date) and N marks older than the legal limit."""
+    data = result.data
+    if not data.has_marks:
+        return []
+    file = settings.resolve(settings.files.tracking).name
+    sheet = result.sheets_found.get("marks", "")
+    out: list[Problem] = []
+    if not calendar.terms:
+        return [
+            error(
+                "no terms in [calendar]: mergekit cannot tell school days from holidays",
+                file=settings.where("calendar.terms"),
+                group="calendar",
+                hint="add the school's term dates to mergekit.toml",
+            )
+        ]
+    off_days: dict[date, list[str]] = defaultdict(list)
+    limit = settings.policy.n_code_limit_school_days
+    for upn, marks in data.marks.items():
+        for day, (am, pm) in marks.items():
+            if day > today:
+                continue
+            real = [c for c in (am, pm) if c and c != "#"]
+            if real and not calendar.is_school_day(day):
+                off_days[day].append(upn)
+            if "N" in (am, pm) and calendar.is_school_day(day):
+                age = calendar.school_days_after(day, today)
+                if age > limit:
+                    out.append(
+                        error(
+                            f"{upn} ({_name(data, upn)}) still has an N mark from {day:%d/%m/%Y}, "
+                            f"{age} school days ago",
+                            file=file,
+                            sheet=sheet,
+                            cell=result.n_cells.get((upn, day), ""),
+                            column="AM" if am == "N" else "PM",
+                            group="calendar",
+                            hint=f"N must be replaced within {limit} school days: record "
+                            "the reason, or O if none was found",
+                        )
+                    )
+    for day, upns in sorted(off_days.items()):
+        why = calendar.why_not(day) or "not a school day"
+        out.append(
+            error(
+                f"{len(upns)} pupil{'s have' if len(upns) != 1 else ' has'} marks on "
+                f"{day:%A %d/%m/%Y}, which mergekit.toml says is not a school day ({why})",
+                file=file,
+                sheet=sheet,
+                group="calendar",
+                hint="correct [calendar] in mergekit.toml (terms, inset_days, closures), or the "
+                f"marks' dates (first pupil: {upns[0]})",
+            )
+        )
+    return out
+
+
+def post_problems(data: SchoolData, settings: Settings) -> list[Problem]:
+    """Pupils of compulsory school age with no contact who can be sent a letter."""
+    out: list[Problem] = []
+    first, last = settings.policy.first_compulsory_year, settings.policy.last_compulsory_year
+    for upn, pupil in data.pupils.items():
+        if pupil.year is None or not first <= pupil.year <= last:
+            continue
+        postable = [c for c in addressees(data.contacts_of(upn)) if c.address.is_postable]
+        if postable:
+            continue
+        src = pupil.source
+        out.append(
+            warning(
+                f"{upn} ({pupil.full_name}, year {pupil.year}) has no contact with parental "
+                "responsibility, living with them, with a postal address",
+                file=src.file if src else "",
+                sheet=src.sheet if src else "",
+                cell=f"row {src.row}" if src else "",
+                group="post",
+                hint="add the address or parental responsibility on the contacts sheet",
+            )
+        )
+    return out
+
+
+def _name(data: SchoolData, upn: str) -> str:
+    p = data.pupils.get(upn)
+    return p.full_name if p else "unknown pupil"
