@@ -229,6 +229,64 @@ class MailSettings:
     retries: int = doc("Retries on a temporary (4xx) failure.", 3)
     retry_wait_seconds: float = doc("First back-off wait; doubles each retry.", 2.0)
     timeout_seconds: float = doc("SMTP connection timeout.", 30.0)
+    # -- how mail leaves the school (issue 12): see the README's "Set up email" sections ------
+    data_timeout_seconds: float = doc(
+        "Longest wait for the server to confirm it has a message once its text was handed "
+        "over (RFC 5321 suggests 10 minutes); only after it is the message 'unknown'.",
+        600.0,
+    )
+    transport: str = doc(
+        '"smtp" (any SMTP server) or "graph" (Microsoft Graph sendMail: Microsoft 365, also '
+        "with SMTP AUTH turned off for the tenant).",
+        "smtp",
+    )
+    auth: str = doc(
+        '"password" (SMTP login with username and the password) or "oauth2" (a token from '
+        "Microsoft 365 or Google Workspace; the only way for Graph).",
+        "password",
+    )
+    graph_url: str = doc(
+        "Microsoft Graph's address; change only for a national cloud or a test server.",
+        "https://graph.microsoft.com/v1.0",
+    )
+    oauth_provider: str = doc(
+        'Who issues the tokens with auth = "oauth2": "microsoft" or "google".', "microsoft"
+    )
+    oauth_flow: str = doc(
+        'How mergekit gets a token. Microsoft: "client_credentials" (an app registration, '
+        'app-only) or "device_code" (a person signs in once: mergekit mail login). Google: '
+        '"service_account" (domain-wide delegation). The environment variable '
+        "MERGEKIT_OAUTH_TOKEN, when set, is used as the token instead.",
+        "client_credentials",
+    )
+    tenant_id: str = doc("Microsoft 365: the app registration's Directory (tenant) ID.", "")
+    client_id: str = doc("Microsoft 365: the app registration's Application (client) ID.", "")
+    authority_url: str = doc(
+        "Microsoft: the sign-in authority (empty: https://login.microsoftonline.com/"
+        "<tenant_id>). Google: the token endpoint (empty: https://oauth2.googleapis.com/token). "
+        "Change only for a national cloud or a test server.",
+        "",
+    )
+    client_secret_env: str = doc(
+        "Environment variable holding the app's client secret (else the OS keyring: service "
+        "keyring_service, user = client_id). Never put the secret in this file.",
+        "MERGEKIT_OAUTH_CLIENT_SECRET",
+    )
+    client_certificate_env: str = doc(
+        "Environment variable naming a PEM file with the app's certificate and its private "
+        "key, used instead of a client secret when set.",
+        "MERGEKIT_OAUTH_CERTIFICATE",
+    )
+    google_key_env: str = doc(
+        "Google: environment variable naming the service account's JSON key file (else the "
+        "OS keyring: service keyring_service, user google-service-account).",
+        "MERGEKIT_GOOGLE_KEY",
+    )
+    token_cache: str = doc(
+        "Device-code sign-in: the file keeping the signed-in tokens when the OS keyring has "
+        "no backend (readable by its owner only; relative to this file).",
+        "mergekit-token-cache.json",
+    )
 
 
 @dataclass(frozen=True)
@@ -563,6 +621,7 @@ def _check_semantics(s: Settings, loader: _Loader) -> None:
         )
     if s.mail.security not in ("starttls", "ssl", "none"):
         errs.append(f'{loader.at("mail.security")}: security must be "starttls", "ssl" or "none"')
+    _check_mail(s, loader)
     from mergekit.core.model import FLAG_NAMES
 
     for flag in (p for combo in s.policy.vulnerable_flags for p in combo.split("+")):
@@ -583,6 +642,53 @@ def _check_semantics(s: Settings, loader: _Loader) -> None:
                 f"{loader.at(f'forms.{name}.action')}: [forms.{name}] action = "
                 f"{form.action!r} is not an action"
             )
+
+
+OAUTH_FLOWS = {
+    "microsoft": ("client_credentials", "device_code"),
+    "google": ("service_account",),
+}
+
+
+def _check_mail(s: Settings, loader: _Loader) -> None:
+    """[mail] transport, auth and the OAuth keys fit together."""
+    errs = loader.errors
+    m = s.mail
+    if m.transport not in ("smtp", "graph"):
+        errs.append(f'{loader.at("mail.transport")}: transport must be "smtp" or "graph"')
+    if m.auth not in ("password", "oauth2"):
+        errs.append(f'{loader.at("mail.auth")}: auth must be "password" or "oauth2"')
+    if not re.match(r"https?://[^/\s]+", m.graph_url.strip()):
+        errs.append(
+            f"{loader.at('mail.graph_url')}: graph_url = {m.graph_url!r} is not an http(s) "
+            "address - leave it out to use https://graph.microsoft.com/v1.0"
+        )
+    if m.authority_url.strip() and not re.match(r"https?://[^/\s]+", m.authority_url.strip()):
+        errs.append(
+            f"{loader.at('mail.authority_url')}: authority_url = {m.authority_url!r} is not "
+            "an http(s) address - leave it empty for the provider's own"
+        )
+    if m.transport == "graph" and m.auth != "oauth2":
+        errs.append(
+            f'{loader.at("mail.auth")}: transport = "graph" signs in only with a token - '
+            'set auth = "oauth2" (see the README: Set up email for Microsoft 365)'
+        )
+    if m.oauth_provider not in OAUTH_FLOWS:
+        errs.append(
+            f'{loader.at("mail.oauth_provider")}: oauth_provider must be "microsoft" or "google"'
+        )
+        return
+    if m.transport == "graph" and m.oauth_provider != "microsoft":
+        errs.append(
+            f'{loader.at("mail.oauth_provider")}: transport = "graph" is Microsoft 365\'s - '
+            'Google Workspace sends with transport = "smtp" (smtp.gmail.com)'
+        )
+    flows = OAUTH_FLOWS[m.oauth_provider]
+    if m.oauth_flow not in flows:
+        errs.append(
+            f"{loader.at('mail.oauth_flow')}: oauth_flow = {m.oauth_flow!r} is not one for "
+            f"{m.oauth_provider} - use " + " or ".join(f'"{f}"' for f in flows)
+        )
 
 
 # ---------------------------------------------------------------------------------------------
