@@ -60,6 +60,37 @@ def today_option(f: F) -> F:
     )(f)
 
 
+def _limit(ctx: click.Context, param: click.Parameter, value: str | None) -> int | str | None:
+    """A whole number of messages above 0, or "all"."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    if text == "all":
+        return "all"
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    raise click.BadParameter(f"{value!r} is not a number of messages above 0, or 'all'")
+
+
+def limit_option(help: str) -> Callable[[F], F]:
+    """``--limit N|all``, parsed here once for `mergekit send` and `mergekit run`."""
+
+    def decorate(f: F) -> F:
+        return click.option("--limit", metavar="N|all", callback=_limit, help=help)(f)
+
+    return decorate
+
+
+def messages_to_send(limit: int | str | None, send: bool) -> int | None:
+    """How many messages a command may send (None: no limit). A real send without --limit
+    sends one (mailmerge's habit: check one arrives, then --limit all)."""
+    if isinstance(limit, int):
+        return limit
+    if limit is None and send:
+        return 1
+    return None
+
+
 def workspace(config: Path | None, today: date | None = None, quiet: bool = False) -> Workspace:
     """Open the config and calendar; say so when the date was moved to a school day."""
     ws = open_workspace(config, today)

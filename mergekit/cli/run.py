@@ -8,21 +8,18 @@ from pathlib import Path
 import click
 
 from mergekit.cli.base import main
-from mergekit.cli.options import config_option, progress_bars, today_option, workspace
+from mergekit.cli.options import (
+    config_option,
+    limit_option,
+    messages_to_send,
+    progress_bars,
+    today_option,
+    workspace,
+)
 from mergekit.core.actions import ACTION_TITLES, ACTIONS
 from mergekit.core.errors import Severity
 from mergekit.core.workspace import Workspace
 from mergekit.day.pipeline import RunReport, copy_example, run_day
-
-
-def _limit(value: str | None, send: bool) -> int | None:
-    if value is None:
-        return 1 if send else None  # mailmerge's habit: one message until you say all
-    if value == "all":
-        return None
-    if not value.isdigit() or int(value) < 1:
-        raise click.BadParameter("a number of messages, or 'all'", param_hint="--limit")
-    return int(value)
 
 
 @main.command()
@@ -34,20 +31,18 @@ def _limit(value: str | None, send: bool) -> int | None:
     help="Send the emails for real (default: a dry run that writes them to the "
     "outbox folder and contacts no server).",
 )
-@click.option(
-    "--limit",
-    metavar="N|all",
-    help="With --send: how many messages to send (default 1, so you can check one "
-    "arrives; then --limit all).",
+@limit_option(
+    "With --send: how many messages to send (default 1, so you can check one "
+    "arrives; then --limit all)."
 )
-def run(config: Path | None, today: date | None, send: bool, limit: str | None) -> None:
+def run(config: Path | None, today: date | None, send: bool, limit: int | str | None) -> None:
     """Do today's work: check, plan, work list, letters, forms, PDFs, print pack, emails.
 
     Stops before making anything when `mergekit check` finds errors. Running it again the
     same day makes nothing new and says so. Emails are only sent with --send.
     """
     ws = workspace(config, today)
-    _run(ws, send, _limit(limit, send))
+    _run(ws, send, messages_to_send(limit, send))
 
 
 @main.command()

@@ -8,23 +8,17 @@ from pathlib import Path
 import click
 
 from mergekit.cli.base import main
-from mergekit.cli.options import config_option, today_option, workspace
+from mergekit.cli.options import (
+    config_option,
+    limit_option,
+    messages_to_send,
+    today_option,
+    workspace,
+)
 from mergekit.core.actions import EMAILED
 from mergekit.core.runfolder import OUTBOX_DIR
-from mergekit.mail.outbox import deliver
+from mergekit.day.send import send_day
 from mergekit.mail.sendreport import Entry, SendReport
-
-
-def _limit(ctx: click.Context, param: click.Parameter, value: str | None) -> int | str | None:
-    """A whole number of messages above 0, or "all"."""
-    if value is None:
-        return None
-    text = value.strip().lower()
-    if text == "all":
-        return "all"
-    if text.isdigit() and int(text) > 0:
-        return int(text)
-    raise click.BadParameter(f"{value!r} is not a number of messages above 0, or 'all'")
 
 
 def _size(n: int) -> str:
@@ -99,17 +93,20 @@ def _echo_progress(e: Entry, index: int, total: int) -> None:
     type=click.Choice(sorted(EMAILED)),
     help="Only this kind of message (repeat for several).",
 )
-@click.option(
-    "--limit",
-    metavar="N|all",
-    callback=_limit,
-    help="Send at most N messages; 'all' for every one. A real send sends 1 unless you say.",
-)
+@limit_option("Send at most N messages; 'all' for every one. A real send sends 1 unless you say.")
 @click.option("--send", "really", is_flag=True, help="Really send (without it: a dry run).")
 @click.option(
     "--resend-unknown",
     is_flag=True,
     help="Also send messages that may or may not have gone when sending was interrupted.",
+)
+@click.option(
+    "--mark-sent",
+    "mark_sent",
+    multiple=True,
+    metavar="MESSAGE-ID",
+    help="Record an 'unknown' message as sent after finding it in the Sent Items (or the "
+    "sent-log mailbox); nothing is sent. Repeat for several.",
 )
 @click.option(
     "--release",
@@ -130,6 +127,7 @@ def send(
     really: bool,
     resend_unknown: bool,
     release: tuple[str, ...],
+    mark_sent: tuple[str, ...],
 ) -> None:
     """Email the day's letters and forms to parents, the council and social workers.
 
@@ -145,22 +143,32 @@ def send(
     The email attaches that PDF exactly as it was saved when released; saving it again holds
     it again. Parent letters are not held: approve them in plan.xlsx.
     """
+    if mark_sent and (really or resend_unknown):
+        raise click.UsageError(
+            "--mark-sent only records what you found in the Sent Items: run it on its own, "
+            "without --send or --resend-unknown"
+        )
     ws = workspace(config, today)
-    count: int | None = None  # no limit
-    if isinstance(limit, int):
-        count = limit
-    elif limit is None and really:
-        count = 1  # mailmerge's habit: a real send starts with one message
-    report = deliver(
+    report = send_day(
         ws,
         run_dir=run_dir,
         only=only,
-        limit=count,
+        limit=messages_to_send(limit, really),
         send=really,
         resend_unknown=resend_unknown,
         progress=_echo_progress if really else None,
         release=release,
+        mark_sent=mark_sent,
     )
+    if mark_sent:
+        for e in report.marked:
+            to = ", ".join(str(r) for r in e.message.to)
+            click.secho(
+                f"Marked sent: {e.message.upn} {e.message.action} to {to} <{e.message_id}>",
+                fg="green",
+            )
+        click.echo("Nothing was sent; these are recorded as sent and will not be sent again.")
+        return
     _summary(ctx, report)
     if report.stopped or report.failed or report.interrupted:
         raise SystemExit(1)
@@ -202,8 +210,10 @@ def _summary(ctx: click.Context, r: SendReport) -> None:
     if r.unknown:
         click.secho(
             f"{len(r.unknown)} message(s) may or may not have been sent when sending was "
-            "interrupted; they are NOT sent again. Check the sent-log mailbox; if they are "
-            f"not there, run: {_again(ctx, '--send', '--resend-unknown', '--limit', 'all')}",
+            "interrupted; they are NOT sent again. Look for each in the Sent Items (or the "
+            "sent-log mailbox): if it is there, run "
+            f"{_again(ctx, '--mark-sent', 'MESSAGE-ID')}; if it is not, run: "
+            f"{_again(ctx, '--send', '--resend-unknown', '--limit', 'all')}",
             fg="red",
         )
         for e in r.unknown:

@@ -15,9 +15,10 @@ person has released the PDF as it is saved is the message built with that versio
 
 If the process dies between 1 and 3, the row stays ``sending``. Nobody can tell from here
 whether the server took the message, so the next start turns it into ``unknown``: it is
-reported and sent again only when asked (``--resend-unknown``). A message whose connection
-drops after the text was handed over is ``unknown`` for the same reason. A rerun sends only
-what is not sent.
+reported and sent again only when asked (``--resend-unknown``), or settled as sent by a person
+who found it in the Sent Items (``--mark-sent``). A message whose connection drops after the
+text was handed over (an SMTP DATA, a Graph request) is ``unknown`` for the same reason. A rerun
+sends only what is not sent.
 
 The conversation with the server is the transport's (:mod:`mergekit.mail.transports`): this
 module only moves each message through its states. It stays one module (about 700 lines)
@@ -44,7 +45,7 @@ from typing import Any
 from mergekit.core.actions import ACTION_TITLES, ACTIONS, NOTICES
 from mergekit.core.atomic import write_or_explain
 from mergekit.core.config import Settings
-from mergekit.core.errors import CheckFailed, MailError
+from mergekit.core.errors import MailError
 from mergekit.core.ledger import Ledger
 from mergekit.core.model import Action, SchoolData
 from mergekit.core.runfolder import (
@@ -78,10 +79,11 @@ from mergekit.mail.release import (
 )
 from mergekit.mail.sendreport import Entry, FailureRow, Progress, SendReport
 from mergekit.mail.transports import Connector, Fatal, Outcome, Session, Unreachable
-from mergekit.mail.transports.smtp import security_problem, transport_for
-from mergekit.plan.planning import day_actions
+from mergekit.mail.transports.connect import connector_for, security_problem
 
 FAILURE_COLUMNS = ("upn", "action", "recipients", "message_id", "reason")
+MARKED_SENT = "marked sent by a person who found it in the Sent Items (--mark-sent)"
+LONGEST_WAIT = 900.0  # a Retry-After longer than this (seconds) is cut to it
 UNKNOWN_REASON = (
     "interrupted while sending: the server may or may not have it - check the sent-log "
     "mailbox, then send it again with --resend-unknown only if it is not there"
@@ -285,21 +287,11 @@ def run_folder(ws: Workspace, chosen: Path | None) -> tuple[Path, date]:
     return folder, day
 
 
-def load_school(settings: Settings) -> SchoolData:
-    from mergekit.read.tracking import read_tracking
-
-    result = read_tracking(settings)
-    if result.errors:
-        raise CheckFailed(
-            f"{settings.files.tracking}: {len(result.errors)} error(s) in the workbook - run "
-            "`mergekit check`, fix them, then send"
-        )
-    return result.data
-
-
 def deliver(
     ws: Workspace,
     *,
+    data: SchoolData,
+    plan: Sequence[Action],
     run_dir: Path | None = None,
     only: Sequence[str] = (),
     limit: int | None = None,
@@ -307,15 +299,17 @@ def deliver(
     resend_unknown: bool = False,
     progress: Progress | None = None,
     env: Mapping[str, str] | None = None,
-    data: SchoolData | None = None,
-    plan: Sequence[Action] | None = None,
     release: Sequence[str] = (),
+    mark_sent: Sequence[str] = (),
 ) -> SendReport:
     """Build the run's messages, queue them in the ledger, write them to <run>/outbox/ and,
     with ``send``, send what is not sent yet (at most ``limit``; None = no limit).
 
-    A dry run (``send=False``) contacts no server. ``data`` and ``plan`` default to reading the
-    workbook and planning the day (plus the actions the ledger records for it). ``release``:
+    A dry run (``send=False``) contacts no server. ``data`` is the school and ``plan`` the
+    day's approved actions (plus those the ledger records for it), both from
+    :mod:`mergekit.day` (the outbox never reads the workbook itself). ``mark_sent``: Message-IDs
+    of ``unknown`` messages a person found in the Sent Items, recorded as sent (nothing is
+    sent or written then). ``release``:
     UPNs or files of forms a person has completed (``--release``); with the Ys of release.xlsx
     they are recorded as released, in a dry run too. A form nobody released is held: it has no
     message in the ledger and is never sent.
@@ -323,7 +317,9 @@ def deliver(
     settings = ws.settings
     env = os.environ if env is None else env
     folder, day = run_folder(ws, run_dir)
-    transport = transport_for(settings, env) if send else None
+    if mark_sent and send:
+        raise MailError("--mark-sent only records what a person checked: run it without --send")
+    transport = connector_for(settings, env) if send else None
     encrypt = pdf_encryptor(settings, env)
     sender = settings.mail.from_
     domain = address_domain(sender)
@@ -336,8 +332,8 @@ def deliver(
                 f"{getattr(settings.mail, key)!r} is not an email address - correct it or "
                 "leave it empty"
             )
-    school = data if data is not None else load_school(settings)
-    actions = list(plan) if plan is not None else day_actions(ws, school, day, folder)
+    school = data
+    actions = list(plan)
     outbox = folder / OUTBOX_DIR
     with _exclusive(settings.ledger_path), Ledger.open(settings.ledger_path) as ledger:
         recovered = recover_interrupted(ledger)
@@ -357,13 +353,25 @@ def deliver(
         todo_states = {"queued", "failed"} | ({"unknown"} if resend_unknown else set())
         todo = [e for e in entries if e.state in todo_states]
         chosen = todo[:limit] if limit is not None else todo
-        written = [_write_eml(e, outbox, settings, encrypt) for e in chosen]
         stopped = ""
+        if mark_sent:
+            chosen = []
+            job = _Job(ledger, None, settings, parseaddr(sender)[1], bcc, folder, run_id, day)
+            marked = [
+                job.sent(
+                    e,
+                    Outcome("sent", accepted=tuple(r.address for r in e.message.to)),
+                    e.attempts,
+                    note=MARKED_SENT,
+                )
+                for e in _to_mark(entries, mark_sent)
+            ]
+        written = [_write_eml(e, outbox, settings, encrypt) for e in chosen]
         done = written
         if transport is not None:
             job = _Job(ledger, transport, settings, parseaddr(sender)[1], bcc, folder, run_id, day)
             done, stopped = job.send_all(written, progress)
-        final = {e.row_id: e for e in done}
+        final = {e.row_id: e for e in [*done, *(marked if mark_sent else ())]}
         entries = [final.get(e.row_id, e) for e in entries]
     sheet, sheet_note = _release_sheet(school, batch, entries, releases)
     report = _report(
@@ -378,6 +386,7 @@ def deliver(
         stopped,
         "" if send else security_problem(settings),
         only,
+        failures_file=send or bool(mark_sent),
     )
     notes = (*releases.notes, *report.notes, *((sheet_note,) if sheet_note else ()))
     return replace(
@@ -386,7 +395,36 @@ def deliver(
         held=batch.held,
         released_now=releases.now,
         release_sheet=sheet,
+        marked=tuple(marked) if mark_sent else (),
     )
+
+
+def _to_mark(entries: Sequence[Entry], ids: Sequence[str]) -> list[Entry]:
+    """The unknown messages with these Message-IDs (with or without <>); MailError, before
+    anything is recorded, for an ID that is not an unknown message of this run."""
+    by_id = {e.message_id: e for e in entries}
+    chosen: list[Entry] = []
+    problems: list[str] = []
+    for raw in ids:
+        mid = raw.strip().strip("<>")
+        e = by_id.get(mid)
+        if e is None:
+            problems.append(f"<{mid}> is not a message of this run")
+        elif e.state == "sent":
+            problems.append(f"<{mid}> is recorded as sent already")
+        elif e.state != "unknown":
+            problems.append(
+                f"<{mid}> is {e.state}, not unknown: it was never handed over, so it cannot "
+                "be in the Sent Items - send it with --send"
+            )
+        elif e not in chosen:
+            chosen.append(e)
+    if problems:
+        raise MailError(
+            "--mark-sent: " + "; ".join(problems) + " - nothing was marked (the Message-IDs "
+            "of unknown messages are listed by mergekit send and in failures.csv)"
+        )
+    return chosen
 
 
 def _settle_held(ledger: Ledger, batch: Batch, outbox: Path) -> Batch:
@@ -474,7 +512,7 @@ class _Job:
     """One real send: the ledger, the server and the settings every message needs."""
 
     ledger: Ledger
-    transport: Connector
+    transport: Connector | None  # None: only recording (--mark-sent)
     settings: Settings
     sender: str  # envelope sender (bare address)
     bcc: Sequence[str]
@@ -490,6 +528,7 @@ class _Job:
         next_slot = 0.0
         done: list[Entry] = []
         stopped = ""
+        assert self.transport is not None
         with self.transport.open() as session:
             for i, e in enumerate(entries, start=1):
                 wait = next_slot - time.monotonic()
@@ -553,15 +592,23 @@ class _Job:
             reason = outcome.reason
             _update(self.ledger, e, state="queued", last_error=f"temporary failure: {reason}")
             if attempt < m.retries:
-                time.sleep(m.retry_wait_seconds * 2**attempt)
+                # The server's Retry-After (Graph's throttling) when it asks for longer.
+                wait = max(m.retry_wait_seconds * 2**attempt, outcome.retry_after)
+                time.sleep(min(wait, LONGEST_WAIT))
         reason = f"temporary failure, gave up after {attempts - e.attempts} tries: {reason}"
         _update(self.ledger, e, state="failed", last_error=reason)
         return replace(e, state="failed", attempts=attempts, last_error=reason)
 
-    def sent(self, e: Entry, outcome: Outcome, attempts: int) -> Entry:
+    def sent(self, e: Entry, outcome: Outcome, attempts: int, note: str = "") -> Entry:
         to = {r.address: str(r) for r in e.message.to}
         accepted = [to[a] for a in outcome.accepted if a in to]
-        refused = "\n".join(f"refused {a}: {why}" for a, why in outcome.refused)
+        refused = "\n".join(
+            [
+                *(f"refused {a}: {why}" for a, why in outcome.refused),
+                *outcome.warnings,
+                *((note,) if note else ()),
+            ]
+        )
         # Record first, then the rest: the ledger is what prevents a second send.
         _update(
             self.ledger,
@@ -618,6 +665,8 @@ def _report(
     stopped: str,
     security_warning: str,
     only: Sequence[str] = (),
+    *,
+    failures_file: bool = False,
 ) -> SendReport:
     listed_ids = {e.row_id for e in listed}
     todo_states = {"queued", "failed"} | ({"unknown"} if resend_unknown else set())
@@ -644,7 +693,7 @@ def _report(
     print_list = batch.run_dir / PRINT_LIST
     _write_rows(print_list, PRINT_LIST_COLUMNS, [p.row() for p in prints], only)
     failures_path: Path | None = None
-    if send:
+    if failures_file:
         failures_path = batch.run_dir / FAILURES
         rows = [
             {
@@ -672,7 +721,10 @@ def _report(
         print_list=print_list,
         failures=tuple(failures),
         failures_path=failures_path,
-        notes=batch.notes,
+        notes=(
+            *batch.notes,
+            *(f"{e.message.upn} {e.message.action}: {w}" for e in listed for w in e.warnings),
+        ),
         stopped=stopped,
         security_warning=security_warning,
     )

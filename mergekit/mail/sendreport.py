@@ -20,6 +20,7 @@ from mergekit.mail.release import (
 )
 
 _REFUSED_RE = re.compile(r"^refused (\S+): (.*)$")
+_WARNING_PREFIX = "log copy (Bcc)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,11 @@ class Entry:
             for line in self.last_error.splitlines()
             if (m := _REFUSED_RE.match(line))
         ]
+
+    @property
+    def warnings(self) -> list[str]:
+        """What went wrong beside the family's delivery (a refused log copy): a warning."""
+        return [line for line in self.last_error.splitlines() if line.startswith(_WARNING_PREFIX)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +83,7 @@ class SendReport:
     held: tuple[HeldForm, ...] = ()  # forms waiting for a person: never sent until released
     released_now: tuple[Release, ...] = ()  # what this command released
     release_sheet: Path | None = None  # release.xlsx, when there are forms to release
+    marked: tuple[Entry, ...] = ()  # unknown messages a person marked sent (--mark-sent)
 
     def _attempted(self, state: str) -> tuple[Entry, ...]:
         return () if self.dry_run else tuple(e for e in self.listed if e.state == state)

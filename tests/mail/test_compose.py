@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from smtp_server import DAY, Contact, PupilSpec, School, make_school, pupils, valid_upn
 
+from mergekit.core.config import Settings
 from mergekit.core.errors import MailError, TemplateError
-from mergekit.core.model import Action
+from mergekit.core.model import Action, SchoolData
 from mergekit.core.runfolder import file_sha256
 from mergekit.core.workspace import open_workspace
 from mergekit.mail.compose import (
@@ -21,8 +22,15 @@ from mergekit.mail.compose import (
     render_email,
     split_addresses,
 )
-from mergekit.mail.outbox import load_school
 from mergekit.mail.release import Release, held_documents
+from mergekit.read.tracking import read_tracking
+
+
+def load_school(settings: Settings) -> SchoolData:
+    """The workbook as the outbox's callers hand it over (the tests' workbooks are clean)."""
+    result = read_tracking(settings)
+    assert not result.errors, result.errors
+    return result.data
 
 
 def build(school_root: Path, specs: list[PupilSpec], **kw: object) -> Batch:
@@ -285,7 +293,7 @@ def test_split_addresses(cell: str, valid: list[str], invalid: list[str]) -> Non
 
 
 def test_bad_sender_address_is_a_clear_error(tmp_path: Path) -> None:
-    from mergekit.mail.outbox import deliver
+    from mergekit.day.send import send_day as deliver
 
     school = make_school(tmp_path / "s", [spec(16)], **{"from": "Attendance Office"})
     with pytest.raises(MailError, match=r"\[mail\] from = 'Attendance Office'"):
@@ -341,7 +349,7 @@ def test_valid_upn_helper_makes_upns_the_reader_accepts() -> None:
 
 
 def test_bad_reply_to_or_bcc_is_a_clear_error_naming_the_key(tmp_path: Path) -> None:
-    from mergekit.mail.outbox import deliver
+    from mergekit.day.send import send_day as deliver
 
     school = make_school(tmp_path / "s", [spec(17)], bcc="log at school")
     with pytest.raises(MailError, match=r"\[mail\] bcc = 'log at school' is not an email"):

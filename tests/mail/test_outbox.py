@@ -26,8 +26,10 @@ from mergekit.cli import main
 from mergekit.core.errors import MailError
 from mergekit.core.model import Action
 from mergekit.core.workspace import open_workspace
+from mergekit.day.send import send_day
 from mergekit.mail.outbox import deliver
 from mergekit.mail.transports.smtp import is_loopback
+from mergekit.read.tracking import read_tracking
 
 USER = "attendance@northgate.example.org"
 SECRET = "correct horse battery staple"
@@ -480,7 +482,9 @@ def test_library_call_with_a_given_plan_needs_no_planner(
     p = replace(p, social_worker_email="sw@example.gov.uk", key_worker_email="kw@example.org")
     school = make_school(tmp_path / "s", [p], port=server.port)
     notice = Action(p.upn, p.full_name, "vulnerable_day1_contact", "absent", DAY.isoformat(), "")
-    report = deliver(open_workspace(school.config), send=True, plan=[notice], env={}, limit=None)
+    ws = open_workspace(school.config)
+    data = read_tracking(ws.settings).data
+    report = deliver(ws, send=True, data=data, plan=[notice], env={}, limit=None)
     assert [e.state for e in report.listed] == ["sent"]
     [got] = server.messages()
     assert got.rcpt_tos == ("sw@example.gov.uk", "kw@example.org", "sent-log@northgate.example.org")
@@ -489,7 +493,7 @@ def test_library_call_with_a_given_plan_needs_no_planner(
 def test_missing_run_folder_is_a_clear_error(tmp_path: Path) -> None:
     school = make_school(tmp_path / "s", pupils(1))
     with pytest.raises(MailError, match=r"no such run folder"):
-        deliver(open_workspace(school.config), run_dir=tmp_path / "nope")
+        send_day(open_workspace(school.config), run_dir=tmp_path / "nope")
 
 
 def test_contact_flagged_no_contact_never_receives_the_letter(

@@ -9,8 +9,9 @@ server, behind the small interface here, so the outbox never knows which one it 
   says what became of it (an :class:`Outcome`), or raises :class:`Fatal` (sending cannot go on:
   bad password, untrusted certificate) or :class:`Unreachable` (try again later).
 
-``smtp`` is today's transport. A new one (e.g. Microsoft Graph) is a module beside it with its
-own connector and session; it may import ``mergekit.core`` and this package, nothing above.
+``smtp`` speaks SMTP (a password or an OAuth 2.0 token: ``AUTH XOAUTH2``), ``graph`` Microsoft
+Graph's sendMail; ``oauth`` is where their tokens come from and ``connect`` picks one from
+``[mail] transport``. Each may import ``mergekit.core`` and this package, nothing above.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class Outcome:
     reason: str = ""
     accepted: tuple[str, ...] = ()
     refused: tuple[tuple[str, str], ...] = ()  # permanently refused (address, reply)
+    retry_after: float = 0.0  # "temporary": the server asked for this many seconds' wait
+    warnings: tuple[str, ...] = ()  # "sent", but e.g. the log copy (Bcc) was refused
 
 
 class Session(Protocol):

@@ -2,7 +2,9 @@
 conversation with the server (one connection for the whole batch, opened again after a drop).
 
 Plain SMTP (no TLS) is allowed only to this computer; the password comes from an environment
-variable or the OS keyring, never from mergekit.toml.
+variable or the OS keyring, never from mergekit.toml. With ``[mail] auth = "oauth2"`` the login
+is ``AUTH XOAUTH2`` with a token (:mod:`mergekit.mail.transports.oauth`), refreshed once when the
+server refuses it.
 """
 
 from __future__ import annotations
@@ -13,11 +15,26 @@ import smtplib
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from typing import Literal
 
 from mergekit.core.config import Settings
 from mergekit.core.errors import MailError
 from mergekit.mail.transports import Fatal, Outcome, Unreachable
+from mergekit.mail.transports.oauth import TokenSource, permission, token_source, xoauth2
+
+# Microsoft 365's answer when SMTP AUTH is turned off for the tenant or the mailbox.
+SMTP_AUTH_DISABLED = "5.7.139"
+
+
+def smtp_auth_disabled(where: str, reply: str) -> str:
+    return (
+        f"{where}: Microsoft 365 refused the login ({reply}): SMTP AUTH is turned off for "
+        "this tenant or mailbox - either the IT admin turns it on for the sender's mailbox "
+        "(Microsoft 365 admin centre > Users > the mailbox > Mail > Manage email apps > "
+        "Authenticated SMTP), or send through Microsoft Graph instead: [mail] transport = "
+        '"graph", auth = "oauth2" (see the README: Set up email for Microsoft 365)'
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -54,6 +71,10 @@ class Transport:
     username: str
     password: str = field(repr=False)
     timeout: float
+    data_timeout: float = 600.0
+    tokens: TokenSource | None = None  # auth = "oauth2": AUTH XOAUTH2 as ``oauth_user``
+    oauth_user: str = ""
+    permission: str = ""  # what the IT admin must grant when the token is refused
 
     @property
     def where(self) -> str:
@@ -91,6 +112,19 @@ def transport_for(settings: Settings, env: Mapping[str, str]) -> Transport:
     if not m.host.strip():
         raise MailError(f"{settings.where('mail.host')}: [mail] host is empty - set the server")
     password = ""
+    if m.auth == "oauth2":
+        return Transport(
+            m.host.strip(),
+            m.port,
+            _security(m.security),
+            m.username,
+            "",
+            m.timeout_seconds,
+            m.data_timeout_seconds,
+            tokens=token_source(settings, env, "smtp"),
+            oauth_user=m.username.strip() or parseaddr(m.from_)[1],
+            permission=permission(settings, "smtp"),
+        )
     if m.username:
         found = smtp_password(settings, env)
         if not found:
@@ -103,10 +137,19 @@ def transport_for(settings: Settings, env: Mapping[str, str]) -> Transport:
                 "(never put the password in mergekit.toml)"
             )
         password = found
-    security: Literal["starttls", "ssl", "none"] = (
-        "ssl" if m.security == "ssl" else "starttls" if m.security == "starttls" else "none"
+    return Transport(
+        m.host.strip(),
+        m.port,
+        _security(m.security),
+        m.username,
+        password,
+        m.timeout_seconds,
+        m.data_timeout_seconds,
     )
-    return Transport(m.host.strip(), m.port, security, m.username, password, m.timeout_seconds)
+
+
+def _security(value: str) -> Literal["starttls", "ssl", "none"]:
+    return "ssl" if value == "ssl" else "starttls" if value == "starttls" else "none"
 
 
 def _kind(code: int) -> Literal["temporary", "permanent"]:
@@ -169,7 +212,9 @@ class SmtpSession:
                         )
                     smtp.starttls(context=context)
                     smtp.ehlo()
-                if t.username:
+                if t.tokens is not None:
+                    self._xoauth2(smtp, t.tokens)
+                elif t.username:
                     smtp.login(t.username, t.password)
             except BaseException:
                 with contextlib.suppress(OSError):
@@ -187,6 +232,9 @@ class SmtpSession:
                 '[mail] security matches the port: "ssl" is usually 465, "starttls" 587'
             ) from e
         except smtplib.SMTPAuthenticationError as e:
+            reply = _reply(e.smtp_code, e.smtp_error)
+            if SMTP_AUTH_DISABLED in reply:
+                raise Fatal(smtp_auth_disabled(t.where, reply)) from e
             raise Fatal(
                 f"{t.where}: the server refused the login for {t.username!r} "
                 f"({_reply(e.smtp_code, e.smtp_error)}) - check [mail] username and the password "
@@ -209,17 +257,47 @@ class SmtpSession:
         self.smtp = smtp
         return smtp
 
+    def _xoauth2(self, smtp: smtplib.SMTP, tokens: TokenSource) -> None:
+        """AUTH XOAUTH2 with the token; a refused token is refreshed once and tried again."""
+        t = self.t
+        token = tokens.token()
+        for again in (False, True):
+            sasl = xoauth2(t.oauth_user, token)
+            try:
+                # A refusal comes as a 334 challenge (an error report): answer it with an
+                # empty line and the server says 535.
+                smtp.auth(
+                    "XOAUTH2",
+                    lambda challenge=None, s=sasl: "" if challenge is not None else s,
+                    initial_response_ok=True,
+                )
+                return
+            except smtplib.SMTPAuthenticationError as e:
+                reply = _reply(e.smtp_code, e.smtp_error)
+                if SMTP_AUTH_DISABLED in reply:
+                    raise Fatal(smtp_auth_disabled(t.where, reply)) from e
+                fresh = None if again else tokens.refresh()
+                if fresh is None:
+                    raise Fatal(
+                        f"{t.where}: the server refused the token from {tokens.describe} for "
+                        f"{t.oauth_user!r} ({reply}) - check [mail] from/username is the "
+                        f"mailbox the token is for; the IT admin must grant {t.permission}"
+                    ) from e
+                token = fresh
+
     def transmit(self, sender: str, to: Sequence[str], bcc: Sequence[str], data: bytes) -> Outcome:
         """One SMTP transaction. The envelope is checked recipient by recipient before any text
-        is sent, so a temporary refusal of one recipient never half-sends a message."""
+        is sent, so a temporary refusal of one recipient never half-sends a message. A refused
+        log copy (Bcc) is only a warning: the family's message still goes, once."""
         smtp = self.connect()
+        warnings: list[str] = []
         try:
             code, text = smtp.mail(sender)
             if code != 250:
                 return self._refused_envelope(code, f"sender {sender}: {_reply(code, text)}")
             accepted: list[str] = []
             refused: list[tuple[str, str]] = []
-            for addr in [*to, *bcc]:
+            for addr in to:
                 code, text = smtp.rcpt(addr)
                 if code in (250, 251):
                     accepted.append(addr)
@@ -227,13 +305,22 @@ class SmtpSession:
                     return self._refused_envelope(code, f"{addr}: {_reply(code, text)}")
                 else:
                     refused.append((addr, _reply(code, text)))
-            if not any(a in accepted for a in to):
+            if not accepted:
                 reasons = "; ".join(f"{a}: {r}" for a, r in refused)
                 return self._refused_envelope(550, reasons)
+            for addr in bcc:
+                code, text = smtp.rcpt(addr)
+                if code not in (250, 251):
+                    warnings.append(f"log copy (Bcc) to {addr} refused: {_reply(code, text)}")
         except (smtplib.SMTPServerDisconnected, OSError) as e:
             self._drop()
             raise Unreachable(f"connection to {self.t.where} lost: {e}") from e
+        sock = smtp.sock
         try:
+            # A server may take minutes to confirm a message it is scanning: wait as long as
+            # [mail] data_timeout_seconds before calling it unknown.
+            if sock is not None:
+                sock.settimeout(self.t.data_timeout)
             code, text = smtp.data(data)
         except smtplib.SMTPDataError as e:  # DATA itself refused: nothing was handed over
             self._reset()
@@ -241,9 +328,19 @@ class SmtpSession:
         except (smtplib.SMTPException, OSError) as e:
             # The text may have reached the server before the line went dead.
             self._drop()
-            return Outcome("unknown", f"connection lost while handing over the message ({e})")
+            return Outcome(
+                "unknown",
+                f"no answer from {self.t.where} within {self.t.data_timeout:g} s of handing "
+                f"over the message ({str(e) or type(e).__name__})",
+            )
+        finally:
+            if sock is not None and self.smtp is not None:
+                with contextlib.suppress(OSError):
+                    sock.settimeout(self.t.timeout)
         if code == 250:
-            return Outcome("sent", accepted=tuple(accepted), refused=tuple(refused))
+            return Outcome(
+                "sent", accepted=tuple(accepted), refused=tuple(refused), warnings=tuple(warnings)
+            )
         return Outcome(_kind(code), _reply(code, text))
 
     def _refused_envelope(self, code: int, reason: str) -> Outcome:
