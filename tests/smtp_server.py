@@ -129,9 +129,47 @@ class Received:
         return str(self.message["Message-ID"]).strip().strip("<>")
 
 
+MS_AUTH_DISABLED = (
+    "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the "
+    "Tenant. Visit https://aka.ms/smtp_auth_disabled for more information."
+)
+
+
 class _Handler:
     def __init__(self, server: SmtpServer) -> None:
         self.server = server
+
+    async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:
+        """SASL XOAUTH2 as Microsoft 365 and Gmail speak it: the initial response is
+        base64("user=..^Aauth=Bearer TOKEN^A^A"); a refusal is a 334 carrying a JSON error,
+        answered by the client with an empty line, then 535."""
+        import base64
+        import json
+
+        if self.server.auth_disabled:
+            return AuthResult(success=False, handled=False, message=MS_AUTH_DISABLED)
+        if len(args) == 2:
+            try:
+                blob = base64.b64decode(args[1], validate=True)
+            except ValueError:
+                return AuthResult(success=False, handled=False, message="501 5.5.2 bad base64")
+        else:
+            got = await server.challenge_auth("")
+            if not isinstance(got, bytes):
+                return AuthResult(success=False, handled=True)
+            blob = got
+        text = blob.decode("utf-8", "replace")
+        self.server.xoauth2_seen.append(text)
+        for token in sorted(self.server.xoauth2_tokens):
+            if text == f"user={self.server.xoauth2_user}\x01auth=Bearer {token}\x01\x01":
+                return AuthResult(
+                    success=True, handled=False, auth_data=self.server.xoauth2_user.encode()
+                )
+        error = json.dumps({"status": "401", "schemes": "bearer", "scope": "SMTP.Send"})
+        await server.challenge_auth(error)
+        return AuthResult(
+            success=False, handled=False, message="535 5.7.3 Authentication unsuccessful"
+        )
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
@@ -184,6 +222,11 @@ class SmtpServer:
     temporary: dict[str, int] = field(default_factory=dict)
     refusals: list[tuple[str, str]] = field(default_factory=list)  # (address, code)
     reply_delay: float = 0.0  # seconds between taking a message and saying 250
+    # AUTH XOAUTH2 only (no LOGIN/PLAIN), accepting these tokens for this user
+    xoauth2_user: str = ""
+    xoauth2_tokens: set[str] = field(default_factory=set)
+    xoauth2_seen: list[str] = field(default_factory=list)  # every SASL string received
+    auth_disabled: bool = False  # Microsoft's 535 5.7.139 to every AUTH
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -212,6 +255,13 @@ class SmtpServer:
             if self.tls == "ssl":
                 # TLS from the first byte: aiosmtpd only knows about STARTTLS.
                 kwargs.update(auth_require_tls=False)
+        if self.xoauth2_user or self.auth_disabled:
+            kwargs.update(
+                auth_exclude_mechanism=["LOGIN", "PLAIN"],
+                auth_require_tls=self.tls == "starttls",
+            )
+        else:
+            kwargs.setdefault("auth_exclude_mechanism", ["XOAUTH2"])
         self._controller = _Controller(_Handler(self), hostname="127.0.0.1", port=0, **kwargs)
         self._controller.start()
         return self
