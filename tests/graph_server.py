@@ -389,9 +389,7 @@ class _Handler(BaseHTTPRequestHandler):
                     },
                 )
                 return
-            self._json(
-                200, {"token_type": "Bearer", "expires_in": 3599, "access_token": o.issue()}
-            )
+            self._json(200, {"token_type": "Bearer", "expires_in": 3599, "access_token": o.issue()})
             return
         if grant in ("urn:ietf:params:oauth:grant-type:device_code", "refresh_token"):
             if grant == "refresh_token" and f.get("refresh_token") not in o.refresh_tokens:
@@ -442,7 +440,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             _, claims = verify_rs256(f["assertion"], o.google_public_key)
         except Exception:
-            self._json(400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."})
+            self._json(
+                400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
+            )
             return
         if claims.get("iss") != o.google_client_email or claims.get("sub") != SENDER:
             self._json(

@@ -44,7 +44,11 @@ def test_200_messages_over_smtp_with_the_env_token_and_xoauth2_only(tmp_path: Pa
 def test_username_is_the_xoauth2_user_when_set(tmp_path: Path) -> None:
     with SmtpServer(xoauth2_user="sender@example.org", xoauth2_tokens={TOKEN}) as server:
         school = make_school(
-            tmp_path / "s", pupils(1), port=server.port, auth="oauth2", username="sender@example.org"
+            tmp_path / "s",
+            pupils(1),
+            port=server.port,
+            auth="oauth2",
+            username="sender@example.org",
         )
         result = send(school, "--send", env={"MERGEKIT_OAUTH_TOKEN": TOKEN})
         assert result.exit_code == 0, result.output
@@ -77,7 +81,9 @@ def test_oauth2_without_any_token_source_is_a_clear_error_before_connecting(
     tmp_path: Path,
 ) -> None:
     school = make_school(tmp_path / "s", pupils(1), auth="oauth2", client_id="abc", tenant_id="t")
-    result = send(school, "--send", env={"MERGEKIT_OAUTH_TOKEN": "", "MERGEKIT_OAUTH_CLIENT_SECRET": ""})
+    result = send(
+        school, "--send", env={"MERGEKIT_OAUTH_TOKEN": "", "MERGEKIT_OAUTH_CLIENT_SECRET": ""}
+    )
     assert result.exit_code == 1
     assert "needs the app's client secret or certificate" in result.output
     assert "MERGEKIT_OAUTH_CLIENT_SECRET" in result.output
