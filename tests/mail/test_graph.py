@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import csv
+import io
+import re
 import sqlite3
 import time
 from collections import Counter
@@ -16,6 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from graph_server import SENDER, StandIn
+from pypdf import PdfReader
 from smtp_server import School, make_school, pupils
 
 from mergekit.cli import main
@@ -88,12 +91,16 @@ def test_200_messages_through_graph_each_once_to_its_own_family(
     assert len(got) == 200
     assert max(Counter(standin.message_ids()).values()) == 1
     by_upn = school.by_upn()
+    seen = set()
     for msg in got:
-        upn = next(
-            u for u, p in by_upn.items() if p.full_name in msg.get_body(("plain",)).get_content()
-        )
-        family = {c.email for c in by_upn[upn].contacts}
-        assert {a.addr_spec for a in msg["To"].addresses} == family
+        [att] = list(msg.iter_attachments())
+        text = PdfReader(io.BytesIO(att.get_content())).pages[0].extract_text()
+        upn = re.search(r"UPN ([A-Z0-9]{13})", text).group(1)  # type: ignore[union-attr]
+        seen.add(upn)
+        pupil = by_upn[upn]
+        assert pupil.forename in str(msg["Subject"])
+        assert {a.addr_spec for a in msg["To"].addresses} == {c.email for c in pupil.contacts}
+    assert seen == set(by_upn)
     assert Counter(r["state"] for r in rows(school)) == {"sent": 200}
     # One kept-alive connection does the batch: no sign-in or connection per message.
     assert len(standin.calls("/sendMail")) == 200
