@@ -50,13 +50,18 @@ def jwt_parts(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]
 
 
 def verify_rs256(token: str, public_key: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The JWT's header and claims if its RS256 signature is the key's; raises otherwise."""
+    """The JWT's header and claims if its RS256 (or PS256) signature is the key's; raises
+    otherwise."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
 
     header, claims, signed, sig = jwt_parts(token)
-    assert header["alg"] == "RS256", header
-    public_key.verify(sig, signed, padding.PKCS1v15(), hashes.SHA256())
+    if header["alg"] == "PS256":
+        pad: Any = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO)
+    else:
+        assert header["alg"] == "RS256", header
+        pad = padding.PKCS1v15()
+    public_key.verify(sig, signed, pad, hashes.SHA256())
     return header, claims
 
 
@@ -368,7 +373,9 @@ class _Handler(BaseHTTPRequestHandler):
             if "client_assertion" in f:
                 try:
                     header, claims = verify_rs256(f["client_assertion"], o.client_cert_key)
-                    assert header.get("x5t") == o.client_cert_thumbprint, header
+                    assert header.get("x5t#S256", "").rstrip("=") == o.client_cert_thumbprint, (
+                        header
+                    )
                     assert claims["iss"] == claims["sub"] == o.client_id, claims
                 except Exception:
                     self._json(
@@ -459,9 +466,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def certificate_thumbprint_x5t(cert_pem: bytes) -> str:
-    """The x5t header MSAL puts in a client assertion: base64url of the SHA-1 of the DER."""
+    """The x5t#S256 header MSAL puts in a client assertion: base64url of the certificate's
+    SHA-256 (of the DER)."""
     from cryptography import x509
     from cryptography.hazmat.primitives.serialization import Encoding
 
     der = x509.load_pem_x509_certificate(cert_pem).public_bytes(Encoding.DER)
-    return b64url(hashlib.sha1(der).digest())
+    return b64url(hashlib.sha256(der).digest())

@@ -187,9 +187,6 @@ def client_credential(settings: Settings, env: Mapping[str, str]) -> str | dict[
 
 
 def _certificate(path: Path, env_name: str) -> dict[str, str]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-
     try:
         pem = path.read_bytes()
     except OSError as e:
@@ -202,9 +199,12 @@ def _certificate(path: Path, env_name: str) -> dict[str, str]:
             f"{path}: {env_name} must name one PEM file holding both the certificate and its "
             "private key (-----BEGIN CERTIFICATE----- and -----BEGIN PRIVATE KEY-----)"
         )
-    cert = x509.load_pem_x509_certificate(pem)
-    thumbprint = cert.fingerprint(hashes.SHA1()).hex().upper()  # what Entra shows
-    return {"private_key": pem.decode("ascii"), "thumbprint": thumbprint}
+    text = pem.decode("ascii")
+    start = text.index("-----BEGIN CERTIFICATE-----")
+    end = text.index("-----END CERTIFICATE-----") + len("-----END CERTIFICATE-----")
+    # MSAL works out the SHA-256 thumbprint from the certificate and signs with PS256, as
+    # Entra ID expects today.
+    return {"private_key": text, "public_certificate": text[start:end] + "\n"}
 
 
 def _msal_failure(result: Mapping[str, Any], settings: Settings, purpose: Purpose) -> Fatal:
