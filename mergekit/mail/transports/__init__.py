@@ -48,6 +48,9 @@ class Session(Protocol):
 
     def __exit__(self, *exc: object) -> None: ...
 
+    def sign_in(self) -> None:
+        """Connect and sign in now, sending nothing (`mergekit mail test`)."""
+
     def transmit(
         self, sender: str, to: Sequence[str], bcc: Sequence[str], data: bytes
     ) -> Outcome: ...

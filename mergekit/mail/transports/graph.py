@@ -138,6 +138,10 @@ class GraphSession:
     def __exit__(self, *exc: object) -> None:
         self._drop()
 
+    def sign_in(self) -> None:
+        """A token for Mail.Send (Graph has no way to check the permission without sending)."""
+        self.token = self.t.tokens.token()
+
     def _drop(self) -> None:
         if self.conn is not None:
             with contextlib.suppress(OSError):

@@ -190,6 +190,9 @@ class SmtpSession:
                 self.smtp.close()
             self.smtp = None
 
+    def sign_in(self) -> None:
+        self.connect()
+
     def connect(self) -> smtplib.SMTP:
         if self.smtp is not None:
             return self.smtp
