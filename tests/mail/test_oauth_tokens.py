@@ -325,3 +325,26 @@ def test_unknown_flow_for_the_provider_is_a_config_error(tmp_path: Path) -> None
     result = CliRunner().invoke(main, ["send", "--config", str(school.config)])
     assert result.exit_code == 1
     assert "oauth_flow = 'device_code' is not one for google" in result.output
+
+
+def test_smtp_refused_token_is_refreshed_once_and_the_sign_in_retried(
+    tmp_path: Path, standin: StandIn
+) -> None:
+    with SmtpServer(xoauth2_user=SENDER) as server:
+        school = ms_school(
+            tmp_path / "s", standin, 2, transport="smtp", port=server.port, graph_url=None
+        )
+        original = standin.issue
+
+        def issue() -> str:
+            token = original()
+            if len(standin.issued) > 1:  # the first token has expired as far as the server knows
+                server.xoauth2_tokens.add(token)
+            return token
+
+        standin.issue = issue  # type: ignore[method-assign]
+        result = send(school, "--send", "--limit", "all")
+        assert result.exit_code == 0, result.output
+        assert server.count() == 2
+    assert len(standin.issued) == 2
+    assert [s.rsplit("Bearer ", 1)[1].rstrip("\x01") for s in server.xoauth2_seen] == standin.issued
