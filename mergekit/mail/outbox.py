@@ -85,8 +85,9 @@ FAILURE_COLUMNS = ("upn", "action", "recipients", "message_id", "reason")
 MARKED_SENT = "marked sent by a person who found it in the Sent Items (--mark-sent)"
 LONGEST_WAIT = 900.0  # a Retry-After longer than this (seconds) is cut to it
 UNKNOWN_REASON = (
-    "interrupted while sending: the server may or may not have it - check the sent-log "
-    "mailbox, then send it again with --resend-unknown only if it is not there"
+    "interrupted while sending: the server may or may not have it - look in the Sent Items "
+    "(or the sent-log mailbox): there, record it with --mark-sent MESSAGE-ID; not there, "
+    "send it again with --resend-unknown"
 )
 
 
@@ -354,6 +355,7 @@ def deliver(
         todo = [e for e in entries if e.state in todo_states]
         chosen = todo[:limit] if limit is not None else todo
         stopped = ""
+        marked: list[Entry] = []
         if mark_sent:
             chosen = []
             job = _Job(ledger, None, settings, parseaddr(sender)[1], bcc, folder, run_id, day)
@@ -371,7 +373,7 @@ def deliver(
         if transport is not None:
             job = _Job(ledger, transport, settings, parseaddr(sender)[1], bcc, folder, run_id, day)
             done, stopped = job.send_all(written, progress)
-        final = {e.row_id: e for e in [*done, *(marked if mark_sent else ())]}
+        final = {e.row_id: e for e in [*done, *marked]}
         entries = [final.get(e.row_id, e) for e in entries]
     sheet, sheet_note = _release_sheet(school, batch, entries, releases)
     report = _report(
@@ -395,7 +397,7 @@ def deliver(
         held=batch.held,
         released_now=releases.now,
         release_sheet=sheet,
-        marked=tuple(marked) if mark_sent else (),
+        marked=tuple(marked),
     )
 
 
