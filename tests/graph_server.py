@@ -29,6 +29,7 @@ TENANT = "11111111-2222-3333-4444-555555555555"
 CLIENT_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 CLIENT_SECRET = "test-secret-not-real"
 SENDER = "attendance@northgate.example.org"
+GOOGLE_CLIENT_ID = "123456789012-mergekit.apps.googleusercontent.com"
 
 
 def b64url(data: bytes) -> str:
@@ -110,6 +111,8 @@ class StandIn:
         self.sendmail_calls = 0
         self.issued: list[str] = []  # access tokens handed out by the token endpoints
         self.refresh_tokens: set[str] = set()
+        self.google_challenge = ""
+        self.google_redirect = ""
         self.server: ThreadingHTTPServer | None = None
 
     # -- running -----------------------------------------------------------------------------
@@ -234,6 +237,18 @@ class _Handler(BaseHTTPRequestHandler):
         self._record(b"")
         o = self.owner
         path = urlsplit(self.path).path
+        if path == "/google/auth":
+            # The browser's part: the person signs in and allows; Google sends them back.
+            q = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
+            assert q["scope"] == "https://mail.google.com/", q
+            assert q["code_challenge_method"] == "S256", q
+            o.google_challenge = q["code_challenge"]
+            o.google_redirect = q["redirect_uri"]
+            self.send_response(302)
+            self.send_header("Location", f"{q['redirect_uri']}?code=auth-code-1&state={q['state']}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if path.endswith("/v2.0/.well-known/openid-configuration"):
             tenant = path.split("/")[1]
             if tenant != o.tenant:
@@ -444,6 +459,42 @@ class _Handler(BaseHTTPRequestHandler):
     def _google_token(self, req: Request) -> None:
         o = self.owner
         f = req.form()
+        if f.get("grant_type") == "authorization_code":
+            verifier = f.get("code_verifier", "").encode("ascii")
+            ok = (
+                f.get("code") == "auth-code-1"
+                and b64url(hashlib.sha256(verifier).digest()) == o.google_challenge
+                and f.get("redirect_uri") == o.google_redirect
+                and f.get("client_id") == GOOGLE_CLIENT_ID
+            )
+            if not ok:
+                self._json(400, {"error": "invalid_grant", "error_description": "Bad Request"})
+                return
+            with o.lock:
+                o.refresh_tokens.add("google-refresh-1")
+            self._json(
+                200,
+                {
+                    "access_token": o.issue(),
+                    "refresh_token": "google-refresh-1",
+                    "expires_in": 3599,
+                    "token_type": "Bearer",
+                    "scope": "https://mail.google.com/",
+                },
+            )
+            return
+        if f.get("grant_type") == "refresh_token":
+            if f.get("refresh_token") not in o.refresh_tokens:
+                self._json(
+                    400,
+                    {
+                        "error": "invalid_grant",
+                        "error_description": "Token has been expired or revoked.",
+                    },
+                )
+                return
+            self._json(200, {"access_token": o.issue(), "expires_in": 3599, "token_type": "Bearer"})
+            return
         try:
             _, claims = verify_rs256(f["assertion"], o.google_public_key)
         except Exception:

@@ -50,26 +50,48 @@ def test_command(config: Path | None, really: bool, to: str | None) -> None:
 
 @mail.command("login")
 @config_option
-def login(config: Path | None) -> None:
-    """Sign in once as the sending mailbox (Microsoft 365, [mail] oauth_flow = "device_code").
+@click.option(
+    "--no-browser",
+    is_flag=True,
+    help="Google: only print the address to open (do not open a browser).",
+)
+def login(config: Path | None, no_browser: bool) -> None:
+    """Sign in once as the sending mailbox, for [mail] auth = "oauth2" with
+    oauth_flow = "device_code" (Microsoft 365) or "installed_app" (Google Workspace).
 
-    Prints a code and a web address: open it on any device, enter the code and sign in as the
-    mailbox in [mail] from. The tokens are kept in the OS keyring, or in a file only you can
+    Microsoft: prints a code and a web address; open it on any device, enter the code and sign
+    in as the mailbox in [mail] from. Google: opens (or prints) an address to sign in with in a
+    browser on this computer. The tokens are kept in the OS keyring, or in a file only you can
     read ([mail] token_cache), and renewed when sending.
     """
-    from mergekit.mail.transports.oauth import device_login
+    from mergekit.mail.transports.oauth import device_login, google_login
 
     ws = workspace(config, quiet=True)
     m = ws.settings.mail
-    if m.auth != "oauth2" or m.oauth_provider != "microsoft" or m.oauth_flow != "device_code":
+    if m.auth == "oauth2" and m.oauth_provider == "google" and m.oauth_flow == "installed_app":
+
+        def show_url(url: str) -> None:
+            click.secho(
+                "Open this address in a browser on this computer and sign in as the "
+                "sending mailbox:",
+                bold=True,
+            )
+            click.echo(url)
+            if not no_browser:
+                click.launch(url)
+
+        who, kept = google_login(ws.settings, os.environ, show_url)
+    elif m.auth == "oauth2" and m.oauth_provider == "microsoft" and m.oauth_flow == "device_code":
+        who, kept = device_login(
+            ws.settings,
+            "graph" if m.transport == "graph" else "smtp",
+            lambda text: click.secho(text, bold=True),
+        )
+    else:
         raise MailError(
             f"{ws.settings.where('mail.oauth_flow')}: mergekit mail login is for "
-            '[mail] auth = "oauth2", oauth_provider = "microsoft", oauth_flow = "device_code"; '
-            "other settings need no sign-in (mergekit mail test checks them)"
+            '[mail] auth = "oauth2" with oauth_flow = "device_code" (Microsoft) or '
+            '"installed_app" (Google); other settings need no sign-in (mergekit mail test '
+            "checks them)"
         )
-    who, kept = device_login(
-        ws.settings,
-        "graph" if m.transport == "graph" else "smtp",
-        lambda text: click.secho(text, bold=True),
-    )
     click.secho(f"Signed in{f' as {who}' if who else ''}; kept in {kept}.", fg="green")

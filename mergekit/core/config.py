@@ -255,7 +255,8 @@ class MailSettings:
     oauth_flow: str = doc(
         'How mergekit gets a token. Microsoft: "client_credentials" (an app registration, '
         'app-only) or "device_code" (a person signs in once: mergekit mail login). Google: '
-        '"service_account" (domain-wide delegation). The environment variable '
+        '"service_account" (domain-wide delegation) or "installed_app" (a person signs in '
+        "once in a browser: mergekit mail login). The environment variable "
         "MERGEKIT_OAUTH_TOKEN, when set, is used as the token instead.",
         "client_credentials",
     )
@@ -279,11 +280,12 @@ class MailSettings:
     )
     google_key_env: str = doc(
         "Google: environment variable naming the service account's JSON key file (else the "
-        "OS keyring: service keyring_service, user google-service-account).",
+        "OS keyring: service keyring_service, user google-service-account); for "
+        '"installed_app", the OAuth client\'s JSON file (type Desktop app).',
         "MERGEKIT_GOOGLE_KEY",
     )
     token_cache: str = doc(
-        "Device-code sign-in: the file keeping the signed-in tokens when the OS keyring has "
+        "mergekit mail login: the file keeping the signed-in tokens when the OS keyring has "
         "no backend (readable by its owner only; relative to this file).",
         "mergekit-token-cache.json",
     )
@@ -646,7 +648,7 @@ def _check_semantics(s: Settings, loader: _Loader) -> None:
 
 OAUTH_FLOWS = {
     "microsoft": ("client_credentials", "device_code"),
-    "google": ("service_account",),
+    "google": ("service_account", "installed_app"),
 }
 
 

@@ -197,3 +197,95 @@ def test_login_with_client_credentials_needs_no_sign_in(tmp_path: Path, standin:
     result = mail(school, "login")
     assert result.exit_code == 1
     assert 'oauth_flow = "device_code"' in result.output
+
+
+def test_google_installed_app_login_in_a_browser_then_send_with_the_kept_sign_in(
+    tmp_path: Path, standin: StandIn
+) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+    import urllib.request
+
+    from graph_server import GOOGLE_CLIENT_ID
+
+    client = tmp_path / "client_secret.json"
+    client.write_text(
+        json.dumps(
+            {
+                "installed": {
+                    "client_id": GOOGLE_CLIENT_ID,
+                    "client_secret": "GOCSPX-not-real",
+                    "auth_uri": f"{standin.base}/google/auth",
+                    "token_uri": standin.google_token_uri,
+                    "redirect_uris": ["http://localhost"],
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    with SmtpServer(xoauth2_user=SENDER) as server:
+        original = standin.issue
+
+        def issue() -> str:
+            token = original()
+            server.xoauth2_tokens.add(token)
+            return token
+
+        standin.issue = issue  # type: ignore[method-assign]
+        school = make_school(
+            tmp_path / "s",
+            pupils(1),
+            port=server.port,
+            auth="oauth2",
+            oauth_provider="google",
+            oauth_flow="installed_app",
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MERGEKIT_")}
+        env["MERGEKIT_GOOGLE_KEY"] = str(client)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "mergekit",
+                "mail",
+                "login",
+                "--no-browser",
+                "--config",
+                str(school.config),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert proc.stdout is not None
+            lines = []
+            while not any(line.startswith("https://") for line in lines):
+                line = proc.stdout.readline()
+                assert line, proc.stderr.read() if proc.stderr else ""
+                lines.append(line)
+            url = next(line for line in lines if line.startswith("https://")).strip()
+            assert "login_hint=attendance%40northgate.example.org" in url
+            # The person's browser: Google's page, then back to mergekit on loopback.
+            with urllib.request.urlopen(url, timeout=10) as page:
+                assert b"signed in" in page.read()
+            out, err = proc.communicate(timeout=30)
+        finally:
+            proc.kill()
+        assert proc.returncode == 0, err
+        assert f"Signed in as {SENDER}" in out
+        cache = school.root / "mergekit-token-cache.json"
+        assert stat.S_IMODE(cache.stat().st_mode) == 0o600
+        assert "google-refresh-1" in cache.read_text(encoding="utf-8")
+        sent = CliRunner(env={"MERGEKIT_OAUTH_TOKEN": None}).invoke(
+            main, ["send", "--config", str(school.config), "--send"]
+        )
+        assert sent.exit_code == 0, sent.output
+        assert server.count() == 1
+    refresh = [
+        c for c in standin.calls("/google/token") if c.form()["grant_type"] == "refresh_token"
+    ]
+    assert len(refresh) == 1  # the send renewed the token with the kept refresh token

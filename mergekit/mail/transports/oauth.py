@@ -9,8 +9,10 @@ IT admin.
   certificate from the environment or the OS keyring (never mergekit.toml);
   ``device_code``: a person signs in once with ``mergekit mail login`` and the tokens are kept in
   the OS keyring or a file only its owner can read (``[mail] token_cache``).
-* Google (``oauth_provider = "google"``), with google-auth: a service account with domain-wide
-  delegation, acting as the sender (``subject``).
+* Google (``oauth_provider = "google"``), with google-auth: ``service_account``, a service
+  account with domain-wide delegation acting as the sender (``subject``); ``installed_app``, a
+  person signs in once in a browser (``mergekit mail login``, PKCE, a loopback redirect) and
+  the refresh token is kept like Microsoft's.
 
 Nothing here prints: a refusal is a :class:`~mergekit.mail.transports.Fatal` whose text names the
 setting to check and the permission to grant.
@@ -303,38 +305,29 @@ class MicrosoftApp:
 # -- device code: a person signs in once ----------------------------------------------------
 
 
-class TokenCache:
-    """MSAL's token cache kept in the OS keyring, else in a file only its owner can read."""
+class KeptSignIn:
+    """A signed-in person's tokens, kept in the OS keyring (service [mail] keyring_service),
+    else in the file [mail] token_cache, readable by its owner only."""
 
-    def __init__(self, settings: Settings) -> None:
-        import msal
-
+    def __init__(self, settings: Settings, user: str) -> None:
         self.settings = settings
-        self.cache = msal.SerializableTokenCache()
+        self.user = user
         self.file = settings.base / settings.mail.token_cache
-        found = self._keyring_read()
+
+    def read(self) -> str | None:
+        found = _keyring_get(self.settings.mail.keyring_service, self.user)
         if found is None and self.file.is_file():
             found = self.file.read_text(encoding="utf-8")
-        if found:
-            self.cache.deserialize(found)
+        return found or None
 
-    def _keyring_read(self) -> str | None:
-        return _keyring_get(self.settings.mail.keyring_service, self._user())
-
-    def _user(self) -> str:
-        return f"{KEYRING_CACHE_USER}:{self.settings.mail.client_id}"
-
-    def save(self) -> str:
-        """Keep the cache if MSAL changed it; says where."""
-        if not self.cache.has_state_changed:
-            return ""
-        data = self.cache.serialize()
+    def write(self, data: str) -> str:
+        """Keep ``data``; says where."""
         try:
             import keyring
             from keyring.errors import KeyringError
 
             try:
-                keyring.set_password(self.settings.mail.keyring_service, self._user(), data)
+                keyring.set_password(self.settings.mail.keyring_service, self.user, data)
             except KeyringError:
                 pass
             else:
@@ -355,6 +348,25 @@ class TokenCache:
             "check the folder is writable",
         )
         return f"{self.file} (readable by you only)"
+
+
+class TokenCache:
+    """MSAL's token cache, kept by :class:`KeptSignIn`."""
+
+    def __init__(self, settings: Settings) -> None:
+        import msal
+
+        self.kept = KeptSignIn(settings, f"{KEYRING_CACHE_USER}:{settings.mail.client_id}")
+        self.cache = msal.SerializableTokenCache()
+        found = self.kept.read()
+        if found:
+            self.cache.deserialize(found)
+
+    def save(self) -> str:
+        """Keep the cache if MSAL changed it; says where."""
+        if not self.cache.has_state_changed:
+            return ""
+        return self.kept.write(self.cache.serialize())
 
 
 def _public_app(settings: Settings, cache: TokenCache, purpose: Purpose) -> Any:
@@ -545,6 +557,208 @@ class GoogleServiceAccount:
         return self._fetch()
 
 
+# -- Google: a person signs in once with a browser (installed app) ---------------------------
+
+
+GOOGLE_AUTH_URI = "https://accounts.google.com/o/oauth2/auth"
+KEYRING_GOOGLE_SIGN_IN = "google-sign-in"
+
+
+def _google_client(settings: Settings, env: Mapping[str, str]) -> dict[str, str]:
+    """The OAuth client (type Desktop app) JSON that [mail] google_key_env names."""
+    m = settings.mail
+    named = env.get(m.google_key_env, "") if m.google_key_env else ""
+    if not named:
+        raise MailError(
+            f'{settings.where("mail.oauth_flow")}: [mail] oauth_flow = "installed_app" needs '
+            f"the OAuth client's JSON file (Google Cloud > APIs & Services > Credentials > "
+            f"Create credentials > OAuth client ID > Desktop app > Download JSON): set "
+            f"{m.google_key_env or 'MERGEKIT_GOOGLE_KEY'} to its path"
+        )
+    try:
+        info = json.loads(Path(named).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise MailError(
+            f"{named}: cannot read the OAuth client JSON ({e}) - download it again"
+        ) from e
+    client = info.get("installed") if isinstance(info, dict) else None
+    if not isinstance(client, dict) or not client.get("client_id"):
+        raise MailError(
+            f'{named}: this is not a Desktop app OAuth client (no "installed" section) - create '
+            "an OAuth client ID of type Desktop app and download its JSON"
+        )
+    return {
+        "client_id": str(client["client_id"]),
+        "client_secret": str(client.get("client_secret", "")),
+        "auth_uri": str(client.get("auth_uri") or GOOGLE_AUTH_URI),
+        "token_uri": settings.mail.authority_url.strip()
+        or str(client.get("token_uri") or GOOGLE_TOKEN_URI),
+    }
+
+
+def google_login(
+    settings: Settings,
+    env: Mapping[str, str],
+    show: Callable[[str], None],
+    *,
+    wait_seconds: float = 300.0,
+) -> tuple[str, str]:
+    """`mergekit mail login` for Google's installed-app flow: hand ``show`` the address to open
+    in a browser on this computer, wait for Google to send the browser back to a one-off
+    loopback address with the code (PKCE), exchange it, keep the refresh token."""
+    import hashlib
+    import secrets
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from urllib.parse import parse_qs, urlencode, urlsplit
+
+    import requests
+
+    client = _google_client(settings, env)
+    sender = parseaddr(settings.mail.from_)[1]
+    verifier = secrets.token_urlsafe(64)
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest())
+        .rstrip(b"=")
+        .decode("ascii")
+    )
+    state = secrets.token_urlsafe(24)
+    got: dict[str, str] = {}
+    done = threading.Event()
+
+    class Back(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
+            if query.get("state") != state:
+                self.send_error(400, "not the sign-in mergekit started")
+                return
+            got.update(query)
+            text = b"mergekit: signed in. You can close this window."
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(text)))
+            self.end_headers()
+            self.wfile.write(text)
+            done.set()
+
+    server = HTTPServer(("127.0.0.1", 0), Back)
+    redirect = f"http://127.0.0.1:{server.server_address[1]}/"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        show(
+            client["auth_uri"]
+            + "?"
+            + urlencode(
+                {
+                    "client_id": client["client_id"],
+                    "redirect_uri": redirect,
+                    "response_type": "code",
+                    "scope": GMAIL_SCOPE,
+                    "access_type": "offline",
+                    "prompt": "consent",
+                    "login_hint": sender,
+                    "state": state,
+                    "code_challenge": challenge,
+                    "code_challenge_method": "S256",
+                }
+            )
+        )
+        if not done.wait(wait_seconds):
+            raise MailError(
+                f"nobody signed in within {wait_seconds / 60:g} minutes - run mergekit mail "
+                "login again and open the address it prints in a browser on this computer"
+            )
+    finally:
+        server.shutdown()
+        server.server_close()
+    if "code" not in got:
+        raise Fatal(
+            f"Google did not sign in: {got.get('error', 'no code')} - sign in as {sender} and "
+            "allow mergekit to send email"
+        )
+    try:
+        resp = requests.post(
+            client["token_uri"],
+            data={
+                "code": got["code"],
+                "client_id": client["client_id"],
+                "client_secret": client["client_secret"],
+                "redirect_uri": redirect,
+                "grant_type": "authorization_code",
+                "code_verifier": verifier,
+            },
+            timeout=settings.mail.timeout_seconds,
+        )
+    except requests.exceptions.RequestException as e:
+        raise Unreachable(f"cannot reach Google's token endpoint: {e}") from e
+    answer = (
+        resp.json() if resp.headers.get("content-type", "").startswith("application/json") else {}
+    )
+    if resp.status_code != 200 or "refresh_token" not in answer:
+        raise Fatal(
+            f"Google refused the sign-in ({resp.status_code} {answer.get('error', '')} "
+            f"{answer.get('error_description', '')}) - sign in again as {sender}".replace("  ", " ")
+        )
+    kept = KeptSignIn(settings, KEYRING_GOOGLE_SIGN_IN).write(
+        json.dumps({"refresh_token": answer["refresh_token"], **client})
+    )
+    return sender, kept
+
+
+class GoogleSignedIn:
+    """Installed app: the refresh token `mergekit mail login` kept, renewed by google-auth."""
+
+    def __init__(self, settings: Settings) -> None:
+        from google.oauth2.credentials import Credentials
+
+        self.settings = settings
+        text = KeptSignIn(settings, KEYRING_GOOGLE_SIGN_IN).read()
+        if not text:
+            raise MailError(
+                "nobody has signed in for sending yet - run: mergekit mail login (it signs "
+                f"in as {parseaddr(settings.mail.from_)[1]} once, in a browser)"
+            )
+        kept = json.loads(text)
+        self.credentials = Credentials(  # type: ignore[no-untyped-call]
+            None,
+            refresh_token=kept["refresh_token"],
+            token_uri=settings.mail.authority_url.strip() or kept["token_uri"],
+            client_id=kept["client_id"],
+            client_secret=kept["client_secret"],
+            scopes=[GMAIL_SCOPE],
+        )
+
+    @property
+    def describe(self) -> str:
+        return "the Google sign-in kept by mergekit mail login"
+
+    def _fetch(self) -> str:
+        import google.auth.exceptions
+        from google.auth.transport.requests import Request
+
+        try:
+            self.credentials.refresh(Request())  # type: ignore[no-untyped-call]
+        except google.auth.exceptions.TransportError as e:
+            raise Unreachable(f"cannot reach Google's token endpoint: {e}") from e
+        except google.auth.exceptions.RefreshError as e:
+            raise Fatal(
+                f"Google refused the kept sign-in ({e}) - sign in again: mergekit mail login"
+            ) from e
+        return str(self.credentials.token)
+
+    def token(self) -> str:
+        if self.credentials.valid:
+            return str(self.credentials.token)
+        return self._fetch()
+
+    def refresh(self) -> str | None:
+        return self._fetch()
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -555,6 +769,8 @@ def token_source(settings: Settings, env: Mapping[str, str], purpose: Purpose) -
         return GivenToken(given)
     m = settings.mail
     if m.oauth_provider == "google":
+        if m.oauth_flow == "installed_app":
+            return GoogleSignedIn(settings)
         return GoogleServiceAccount(settings, env)
     if m.oauth_flow == "device_code":
         return MicrosoftSignedIn(settings, purpose)
