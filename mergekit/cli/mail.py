@@ -64,7 +64,8 @@ def login(config: Path | None, no_browser: bool) -> None:
     browser on this computer. The tokens are kept in the OS keyring, or in a file only you can
     read ([mail] token_cache), and renewed when sending.
     """
-    from mergekit.mail.transports.oauth import device_login, google_login
+    from mergekit.mail.transports.google import google_login
+    from mergekit.mail.transports.microsoft import device_login
 
     ws = workspace(config, quiet=True)
     m = ws.settings.mail

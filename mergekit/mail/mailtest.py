@@ -19,7 +19,8 @@ from mergekit.core.errors import MailError
 from mergekit.mail.compose import address_domain
 from mergekit.mail.transports import Connector, Fatal, Unreachable
 from mergekit.mail.transports.connect import connector_for
-from mergekit.mail.transports.oauth import GOOGLE_TOKEN_URI, TOKEN_ENV, authority
+from mergekit.mail.transports.microsoft import authority
+from mergekit.mail.transports.oauth import GOOGLE_TOKEN_URI, TOKEN_ENV
 
 CLOCK_SLACK_SECONDS = 300  # tokens carry times; 5 minutes off is where sign-ins start failing
 

@@ -10,8 +10,9 @@ server, behind the small interface here, so the outbox never knows which one it 
   bad password, untrusted certificate) or :class:`Unreachable` (try again later).
 
 ``smtp`` speaks SMTP (a password or an OAuth 2.0 token: ``AUTH XOAUTH2``), ``graph`` Microsoft
-Graph's sendMail; ``oauth`` is where their tokens come from and ``connect`` picks one from
-``[mail] transport``. Each may import ``mergekit.core`` and this package, nothing above.
+Graph's sendMail; ``oauth`` is where their tokens come from (``microsoft``: MSAL, ``google``:
+google-auth) and ``connect`` picks the transport ``[mail] transport`` names. Each may import
+``mergekit.core`` and this package, nothing above.
 """
 
 from __future__ import annotations
