@@ -348,3 +348,55 @@ def test_smtp_refused_token_is_refreshed_once_and_the_sign_in_retried(
         assert server.count() == 2
     assert len(standin.issued) == 2
     assert [s.rsplit("Bearer ", 1)[1].rstrip("\x01") for s in server.xoauth2_seen] == standin.issued
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[dict[tuple[str, str], str]]:
+    """A real keyring backend (keyring's own KeyringBackend) holding secrets in a dict."""
+    import keyring
+    import keyring.backend
+
+    kept: dict[tuple[str, str], str] = {}
+
+    class Backend(keyring.backend.KeyringBackend):
+        priority = 1  # type: ignore[assignment]
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return kept.get((service, username))
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            kept[(service, username)] = password
+
+        def delete_password(self, service: str, username: str) -> None:
+            kept.pop((service, username), None)
+
+    before = keyring.get_keyring()
+    keyring.set_keyring(Backend())
+    try:
+        yield kept
+    finally:
+        keyring.set_keyring(before)
+
+
+def test_client_secret_comes_from_the_keyring_when_the_variable_is_unset(
+    tmp_path: Path, standin: StandIn, memory_keyring: dict[tuple[str, str], str]
+) -> None:
+    memory_keyring[("mergekit", CLIENT_ID)] = CLIENT_SECRET
+    school = ms_school(tmp_path / "s", standin, 1)
+    result = send(school, "--send", env={"MERGEKIT_OAUTH_CLIENT_SECRET": None})
+    assert result.exit_code == 0, result.output
+    assert standin.count() == 1
+
+
+def test_device_code_sign_in_is_kept_in_the_keyring_when_there_is_one(
+    tmp_path: Path, standin: StandIn, memory_keyring: dict[tuple[str, str], str]
+) -> None:
+    school = ms_school(tmp_path / "s", standin, 1, oauth_flow="device_code")
+    login = CliRunner(env=NO_TOKEN).invoke(main, ["mail", "login", "--config", str(school.config)])
+    assert login.exit_code == 0, login.output
+    assert "kept in the OS keyring (service mergekit)" in login.output
+    assert ("mergekit", f"oauth-token-cache:{CLIENT_ID}") in memory_keyring
+    assert not (school.root / "mergekit-token-cache.json").exists()
+    result = send(school, "--send")
+    assert result.exit_code == 0, result.output
+    assert standin.count() == 1
