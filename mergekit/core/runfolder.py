@@ -182,3 +182,27 @@ def merge_manifest(run: Path, rows: Iterable[ManifestRow], drop: Iterable[str] =
         "close it if it is open in Excel, check the folder is writable, and run the command again",
     )
     return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Evidence packs
+
+EVIDENCE_DIR = "evidence"
+
+
+def evidence_dir(settings: Settings, day: date) -> Path:
+    """``<[files] output>/evidence/<YYYY-MM-DD>``: the evidence packs made on one school day,
+    beside the run folders (not inside one: a pack is not one of the day's documents)."""
+    return settings.output_dir / EVIDENCE_DIR / day.isoformat()
+
+
+def evidence_pack_name(pupil: Pupil) -> str:
+    """``<UPN>_<surname>.pdf``, characters unsafe in file names replaced."""
+    surname = UNSAFE_IN_NAMES.sub("-", unicodedata.normalize("NFC", pupil.surname).strip())
+    return f"{pupil.upn}_{surname.replace(' ', '-') or 'pupil'}.pdf"
+
+
+def evidence_pack_path(settings: Settings, day: date, pupil: Pupil) -> Path:
+    """Where `mergekit evidence` writes a pupil's pack for ``day`` by default (and where
+    `send` looks for it to attach to the CME referral email)."""
+    return evidence_dir(settings, day) / evidence_pack_name(pupil)
