@@ -169,7 +169,7 @@ def _build(
 ) -> tuple[bytes, int]:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
-    from reportlab.platypus import PageBreak, SimpleDocTemplate
+    from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate
 
     st = _styles()
     missing: set[str] = set()
@@ -194,12 +194,17 @@ def _build(
         state["pages"] = doc_.page
         canvas.saveState()
         canvas.setFont(FONT, 7.5)
-        canvas.drawString(16 * mm, 9 * mm, f"{p.legal_name} ({p.upn}) - evidence pack made {_uk(today)}")
+        canvas.drawString(
+            16 * mm, 9 * mm, f"{p.legal_name} ({p.upn}) - evidence pack made {_uk(today)}"
+        )
         canvas.drawRightString(A4[0] - 16 * mm, 9 * mm, f"page {doc_.page}")
         canvas.restoreState()
 
     story: list[Any] = []
-    m = lambda t: markup(t, missing)  # noqa: E731
+
+    def m(text: str) -> str:
+        return markup(text, missing)
+
     story += _cover(ev, settings, data, today, st, m, pages)
     story.append(PageBreak())
     story += _certificate(ev, settings, calendar, st, m)
@@ -210,8 +215,6 @@ def _build(
     story.append(PageBreak())
     story += _copies(ev, st, m, copy_notes)
     if missing:
-        from reportlab.platypus import Paragraph
-
         chars = " ".join(f"U+{ord(c):04X}" for c in sorted(missing))
         story.append(
             Paragraph(
@@ -228,7 +231,7 @@ def _build(
         if key and key not in found:
             found[key] = doc.page
 
-    doc.afterFlowable = after  # type: ignore[method-assign]
+    doc.afterFlowable = after
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return buf.getvalue(), state["pages"]
 
@@ -242,7 +245,9 @@ def _heading(text: str, style: Any, section: str | None = None) -> Any:
     return para
 
 
-def _table(rows: list[list[Any]], widths: Sequence[float] | None, style: list[Any], repeat: int = 0) -> Any:
+def _table(
+    rows: list[list[Any]], widths: Sequence[float | None] | None, style: list[Any], repeat: int = 0
+) -> Any:
     from reportlab.platypus import Table, TableStyle
 
     t = Table(rows, colWidths=widths, repeatRows=repeat)
@@ -318,16 +323,37 @@ def _cover(
         rows.append((f"Contact {i}", _contact_line(c)))
     siblings = data.siblings_of(p.upn)
     if siblings:
-        rows.append(("Siblings at the school", ", ".join(f"{x.full_name} ({x.upn})" for x in siblings)))
-    table_rows = [[Paragraph(m(k), st.small), Paragraph(m(v or "-"), st.small)] for k, v in rows if v or k in ("UPN", "Date of birth", "Home address")]
-    out.append(_table(table_rows, [45 * 2.83465, None], _grid_style([("BACKGROUND", (0, 0), (0, -1), None)])))
+        rows.append(
+            ("Siblings at the school", ", ".join(f"{x.full_name} ({x.upn})" for x in siblings))
+        )
+    table_rows = [
+        [Paragraph(m(k), st.small), Paragraph(m(v or "-"), st.small)]
+        for k, v in rows
+        if v or k in ("UPN", "Date of birth", "Home address")
+    ]
+    out.append(
+        _table(
+            table_rows, [45 * 2.83465, None], _grid_style([("BACKGROUND", (0, 0), (0, -1), None)])
+        )
+    )
     out += [Spacer(1, 8), Paragraph(m("The school"), st.h2)]
     school_rows = [
         ("School", s.name),
         ("URN / LAESTAB", s.urn),
         ("Address", ", ".join(s.address)),
         ("Head teacher", f"{s.head_teacher}, {s.head_teacher_title}".strip(", ")),
-        ("Contact", " - ".join(x for x in (s.attendance_officer, s.attendance_officer_email or s.email, s.attendance_officer_phone or s.phone) if x)),
+        (
+            "Contact",
+            " - ".join(
+                x
+                for x in (
+                    s.attendance_officer,
+                    s.attendance_officer_email or s.email,
+                    s.attendance_officer_phone or s.phone,
+                )
+                if x
+            ),
+        ),
     ]
     out.append(
         _table(
@@ -407,8 +433,20 @@ def _certificate(
     out.append(_table(rows, [62] + [46.5] * 10, _grid_style(style), repeat=1))
     c = ev.counts
     totals = [
-        ["Possible sessions", "Present", "Authorised absence", "Unauthorised absence", "Attendance"],
-        [str(c.possible), str(c.present), str(c.authorised), str(c.unauthorised), f"{c.percent_text()}%"],
+        [
+            "Possible sessions",
+            "Present",
+            "Authorised absence",
+            "Unauthorised absence",
+            "Attendance",
+        ],
+        [
+            str(c.possible),
+            str(c.present),
+            str(c.authorised),
+            str(c.unauthorised),
+            f"{c.percent_text()}%",
+        ],
     ]
     out += [
         Spacer(1, 6),
@@ -552,20 +590,25 @@ def _chronology(ev: Evidence, st: _Styles, m: Callable[[str], str]) -> list[Any]
                 Paragraph(m(e.source), st.tiny),
             ]
         )
-    out.append(_table(rows, [50, 100, 260, 92], _grid_style([("FONT", (0, 1), (0, -1), FONT, 7)]), repeat=1))
+    out.append(
+        _table(
+            rows, [50, 100, 260, 92], _grid_style([("FONT", (0, 1), (0, -1), FONT, 7)]), repeat=1
+        )
+    )
     return out
 
 
-def _copies(
-    ev: Evidence, st: _Styles, m: Callable[[str], str], notes: Sequence[str]
-) -> list[Any]:
+def _copies(ev: Evidence, st: _Styles, m: Callable[[str], str], notes: Sequence[str]) -> list[Any]:
     from reportlab.platypus import Paragraph
 
     out: list[Any] = [_heading(f"4. {SECTIONS[3]}", st.h2, SECTIONS[3])]
     if not ev.copies:
         out.append(
             Paragraph(
-                m(f"mergekit made no letter or form for this pupil between {_uk(ev.start)} and {_uk(ev.end)}."),
+                m(
+                    "mergekit made no letter or form for this pupil between "
+                    f"{_uk(ev.start)} and {_uk(ev.end)}."
+                ),
                 st.body,
             )
         )
@@ -590,7 +633,11 @@ def _copies(
                 Paragraph(m(note), st.tiny),
             ]
         )
-    out.append(_table(rows, [50, 110, 200, 142], _grid_style([("FONT", (0, 1), (0, -1), FONT, 7)]), repeat=1))
+    out.append(
+        _table(
+            rows, [50, 110, 200, 142], _grid_style([("FONT", (0, 1), (0, -1), FONT, 7)]), repeat=1
+        )
+    )
     return out
 
 

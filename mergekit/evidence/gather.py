@@ -115,7 +115,9 @@ def gather(
         if inside(a.day):
             title = titles.get(a.action, a.action)
             entries.append(
-                Entry(a.day, title, a.reason or f"stage {a.stage}", f"ledger ({ledger})", a.created_at)
+                Entry(
+                    a.day, title, a.reason or f"stage {a.stage}", f"ledger ({ledger})", a.created_at
+                )
             )
     letters: list[tuple[date, str]] = []
     copies: list[Copy] = []
@@ -148,15 +150,17 @@ def gather(
         if state == "missing":
             detail += " - MISSING: the file is no longer in the run folder; not appended"
         elif state == "changed":
-            detail += (
-                f" - CHANGED since it was made (SHA-256 now {now}): appended as it is now"
+            detail += f" - CHANGED since it was made (SHA-256 now {now}): appended as it is now"
+        entries.append(
+            Entry(
+                made, f"{title}: {d.kind.upper()} made", detail, f"ledger ({ledger})", d.created_at
             )
-        entries.append(Entry(made, f"{title}: {d.kind.upper()} made", detail, f"ledger ({ledger})", d.created_at))
+        )
         if kind in LETTERS:
             letters.append((made, f"letter {kind[-1]}"))
     for m in records.messages:
-        when = m.sent_at or m.updated_at or m.queued_at
-        day = _day(when)
+        stamp = m.sent_at or m.updated_at or m.queued_at
+        day = _day(stamp)
         if not inside(day):
             continue
         err = f"; {m.last_error}" if m.last_error and m.state != "sent" else ""
@@ -168,7 +172,7 @@ def gather(
                 f"to {', '.join(m.recipients)}: {m.subject}; Message-ID <{m.message_id}>"
                 f"{attached}{err}",
                 f"ledger ({ledger})",
-                when,
+                stamp,
             )
         )
     for st in records.strikes:
@@ -188,7 +192,9 @@ def gather(
             outcome = "contact made" if e.contact_made else "no contact made"
             notes = f"; {e.notes}" if e.notes else ""
             entries.append(
-                Entry(e.date, _method(e.method), f"{outcome}{notes}", _where(e.source, "contact log"))
+                Entry(
+                    e.date, _method(e.method), f"{outcome}{notes}", _where(e.source, "contact log")
+                )
             )
     recorded_letters = {(d, label) for d, label in letters}
     for x in data.letters.get(upn, ()):
@@ -206,7 +212,9 @@ def gather(
                 letters.append((x.date_sent, label))
     for ev in data.events.get(upn, ()):
         if inside(ev.date_received):
-            what = "Planned move notified" if ev.kind == "planned_move" else "Home education request"
+            what = (
+                "Planned move notified" if ev.kind == "planned_move" else "Home education request"
+            )
             bits = [
                 f"from {ev.effective_date:%d/%m/%Y}" if ev.effective_date else "",
                 ev.new_country or ev.new_address or ev.new_school,
@@ -214,7 +222,12 @@ def gather(
                 ev.notes,
             ]
             entries.append(
-                Entry(ev.date_received, what, "; ".join(b for b in bits if b) or "-", _where(ev.source, "events sheet"))
+                Entry(
+                    ev.date_received,
+                    what,
+                    "; ".join(b for b in bits if b) or "-",
+                    _where(ev.source, "events sheet"),
+                )
             )
     # -- the transfer list's Off Roll tab
     for lv in leavers:

@@ -130,7 +130,9 @@ def make_packs(
             f"--out {out} names one file, but there are {len(pupils)} pupils - give a folder"
         )
     leavers = off_roll_rows(ws, report.notes)
-    ledger = Ledger.open_readonly(ws.settings.ledger_path) if ws.settings.ledger_path.is_file() else None
+    ledger = (
+        Ledger.open_readonly(ws.settings.ledger_path) if ws.settings.ledger_path.is_file() else None
+    )
     try:
         gathered = [
             gather(
@@ -239,13 +241,15 @@ def _write_pack(
             source = c.path
         elif c.state == "docx":
             source = converted.get(c.path)
-            reason = "LibreOffice is not installed (install libreoffice-writer-nogui)" if why_not else ""
+            reason = (
+                "LibreOffice is not installed (install libreoffice-writer-nogui)" if why_not else ""
+            )
         if source is not None:
             appendix.append((c, source))
         else:
             listed += 1
         notes.append(copy_note(c, source is not None, reason))
-    drawn, pages = draw_pack(ev, ws.settings, ws.calendar, data, ws.today, notes)
+    drawn, _ = draw_pack(ev, ws.settings, ws.calendar, data, ws.today, notes)
     writer = PdfWriter()
     writer.append(PdfReader(io.BytesIO(drawn)))
     appended = 0

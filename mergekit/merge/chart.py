@@ -140,13 +140,13 @@ def layout(spec: ChartSpec, width: float, height: float, *, small: bool = False)
     def y_of(pct: float) -> float:
         return bottom + ph * max(0.0, min(100.0, pct)) / 100.0
 
-    for pct in (0, 25, 50, 75, 100):
-        y = y_of(pct)
+    for step in (0, 25, 50, 75, 100):
+        y = y_of(step)
         shapes.append(Line(left, y, left + pw, y, GRID, 0.4))
-        shapes.append(Label(left - 3, y - size / 3, f"{pct}%", size, "end"))
+        shapes.append(Label(left - 3, y - size / 3, f"{step}%", size, "end"))
     n = max(1, len(spec.weeks))
     slot = pw / n
-    first = spec.weeks[0].start if spec.weeks else date.today()
+    first = spec.weeks[0].start if spec.weeks else date.min
     every = max(1, round(n / (5 if small else 10)))
     for i, w in enumerate(spec.weeks):
         x = left + i * slot
@@ -157,10 +157,14 @@ def layout(spec: ChartSpec, width: float, height: float, *, small: bool = False)
             shapes.append(Bar(x + slot * 0.15, bottom, slot * 0.7, h, colour))
             if pct < 8:  # a bar too short to see: say its value
                 shapes.append(
-                    Label(x + slot / 2, bottom + h + 1.5, f"{pct:.0f}%", size * 0.85, "middle", colour)
+                    Label(
+                        x + slot / 2, bottom + h + 1.5, f"{pct:.0f}%", size * 0.85, "middle", colour
+                    )
                 )
         if i % every == 0:
-            shapes.append(Label(x + slot / 2, bottom - size * 1.2, f"{w.start:%d/%m}", size, "middle"))
+            shapes.append(
+                Label(x + slot / 2, bottom - size * 1.2, f"{w.start:%d/%m}", size, "middle")
+            )
     shapes.append(Line(left, bottom, left + pw, bottom, INK, 0.6))
     shapes.append(Line(left, bottom, left, bottom + ph, INK, 0.6))
     ty = y_of(spec.threshold)
@@ -289,7 +293,7 @@ class ChartImage:
             f'<wp:extent cx="{cx}" cy="{cy}"/><wp:docPr id="1" name="Attendance chart" '
             f'descr="{self}"/><wp:cNvGraphicFramePr><a:graphicFrameLocks '
             'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" noChangeAspect="1"/>'
-            '</wp:cNvGraphicFramePr><a:graphic '
+            "</wp:cNvGraphicFramePr><a:graphic "
             'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"><a:graphicData '
             'uri="http://schemas.openxmlformats.org/drawingml/2006/picture"><pic:pic '
             'xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture"><pic:nvPicPr>'
@@ -297,6 +301,6 @@ class ChartImage:
             f'<pic:blipFill><a:blip r:embed="{CHART_REL_ID}"/><a:stretch><a:fillRect/>'
             '</a:stretch></pic:blipFill><pic:spPr><a:xfrm><a:off x="0" y="0"/>'
             f'<a:ext cx="{cx}" cy="{cy}"/></a:xfrm><a:prstGeom prst="rect"><a:avLst/>'
-            '</a:prstGeom></pic:spPr></pic:pic></a:graphicData></a:graphic></wp:inline>'
+            "</a:prstGeom></pic:spPr></pic:pic></a:graphicData></a:graphic></wp:inline>"
             '</w:drawing></w:r><w:r><w:t xml:space="preserve">'
         )

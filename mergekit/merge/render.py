@@ -146,7 +146,9 @@ class CompiledTemplate:
                 ) from e
         return part.declaration + data
 
-    def _zip(self, rendered: Mapping[str, bytes], added: Mapping[str, bytes] | None = None) -> bytes:
+    def _zip(
+        self, rendered: Mapping[str, bytes], added: Mapping[str, bytes] | None = None
+    ) -> bytes:
         out = io.BytesIO()
         central: list[bytes] = []
         new = [_Member(zipfile.ZipInfo(n, (2026, 1, 1, 0, 0, 0)), b"") for n in added or {}]
