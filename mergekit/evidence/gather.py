@@ -160,16 +160,20 @@ def gather(
             letters.append((made, f"letter {kind[-1]}"))
     for m in records.messages:
         stamp = m.sent_at or m.updated_at or m.queued_at
-        day = _day(stamp)
+        # An email carries out an action of a school day: it is dated by that day (the
+        # clock's time is in the details), like the documents it sends.
+        action = by_action.get(m.action_id) if m.action_id is not None else None
+        day = action.day if action is not None else _day(stamp)
         if not inside(day):
             continue
         err = f"; {m.last_error}" if m.last_error and m.state != "sent" else ""
         attached = f"; attached {', '.join(m.attachments)}" if m.attachments else ""
+        at = f"{'sent' if m.state == 'sent' else 'last tried'} {stamp}; "
         entries.append(
             Entry(
                 day,
                 f"Email {m.state}",
-                f"to {', '.join(m.recipients)}: {m.subject}; Message-ID <{m.message_id}>"
+                f"{at}to {', '.join(m.recipients)}: {m.subject}; Message-ID <{m.message_id}>"
                 f"{attached}{err}",
                 f"ledger ({ledger})",
                 stamp,
