@@ -647,8 +647,9 @@ def copy_note(c: Copy, appended: bool, why_not: str = "") -> str:
         return "MISSING from the run folder: not appended"
     if not appended:
         return f"not appended: {why_not}" if why_not else "not appended"
+    word = "; Word copy, converted to PDF for this pack" if c.word else ""
     if c.state == "changed":
-        return "CHANGED since it was made (hash differs): appended as it is now"
-    if c.state == "docx":
-        return "matches the ledger; Word copy, converted to PDF for this pack"
+        return f"CHANGED since it was made (hash differs): appended as it is now{word}"
+    if c.word:
+        return f"matches the ledger{word}"
     return "matches the ledger (SHA-256): appended"

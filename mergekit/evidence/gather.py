@@ -46,7 +46,7 @@ class Entry:
     at: str = ""  # the time recorded, when there is one (orders a day's entries)
 
 
-CopyState = Literal["ok", "changed", "missing", "docx"]
+CopyState = Literal["ok", "changed", "missing"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +58,9 @@ class Copy:
     path: Path
     recorded: str  # the path as the ledger has it
     sha256: str  # as recorded
-    state: CopyState  # ok: as made; changed: saved since; missing; docx: needs LibreOffice
+    state: CopyState  # ok: as made; changed: saved since it was made; missing
     now_sha256: str = ""
+    word: bool = False  # a Word file: appended as a PDF made with LibreOffice
 
 
 @dataclass(frozen=True)
@@ -143,9 +144,7 @@ def gather(
         else:
             now = file_sha256(path)
             state = "ok" if now == d.sha256 else "changed"
-            if state == "ok" and d.kind == "docx":
-                state = "docx"
-        copies.append(Copy(made, title, path, d.path, d.sha256, state, now))
+        copies.append(Copy(made, title, path, d.path, d.sha256, state, now, d.kind == "docx"))
         detail = f"{d.path}, SHA-256 {d.sha256}"
         if state == "missing":
             detail += " - MISSING: the file is no longer in the run folder; not appended"

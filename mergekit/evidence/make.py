@@ -181,7 +181,11 @@ def _convert_word_copies(
     convert: Callable[[Sequence[Path], Path], list[Path]] | None,
 ) -> tuple[dict[Path, Path], str]:
     """PDFs of the Word copies without one (by Word path), and why some are not converted."""
-    word = list(dict.fromkeys(c.path for ev in gathered for c in ev.copies if c.state == "docx"))
+    word = list(
+        dict.fromkeys(
+            c.path for ev in gathered for c in ev.copies if c.word and c.state != "missing"
+        )
+    )
     if not word:
         return {}, ""
     if convert is None:
@@ -237,9 +241,11 @@ def _write_pack(
     for c in ev.copies:
         source: Path | None = None
         reason = ""
-        if c.state in ("ok", "changed"):
+        if c.state == "missing":
+            pass
+        elif not c.word:
             source = c.path
-        elif c.state == "docx":
+        else:
             source = converted.get(c.path)
             reason = (
                 "LibreOffice is not installed (install libreoffice-writer-nogui)" if why_not else ""

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from conftest import EXAMPLES, needs_soffice
-from pypdf import PdfReader
+from pypdf import PdfReader, PdfWriter
 from smtp_server import SmtpServer
 
 from mergekit.cli import main
@@ -257,3 +257,33 @@ def test_an_unknown_upn_is_refused_naming_it(example_school: Path) -> None:
     )
     assert result.exit_code == 1
     assert "UPN Z999999999999 is not in the tracking workbook" in result.output
+
+
+@needs_soffice
+def test_missing_changed_and_unconverted_copies_are_named_not_skipped(
+    day: Day, tmp_path: Path
+) -> None:
+    school = Path(shutil.copytree(day.school, tmp_path / "school"))
+    pdfs = school / "out" / TODAY / "pdf"
+    referral = next(pdfs.glob(f"*{MASON}_cme_referral.pdf"))
+    removal = next(pdfs.glob(f"*{MASON}_remove_from_roll.pdf"))
+    referral.unlink()
+    writer = PdfWriter(clone_from=removal)
+    writer.add_metadata({"/Subject": "completed by the head teacher"})
+    with removal.open("wb") as fh:
+        writer.write(fh)
+    with (school / "mergekit.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[pdf]\nsoffice = "/nonexistent/soffice"\n')  # as if LibreOffice were missing
+    out = tmp_path / "pack.pdf"
+    result = cli(school, "evidence", MASON, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "listed, not appended" in result.output
+    text = " ".join(pdftotext(out).split())
+    flat = text.replace(" ", "")
+    assert f"{referral.name}".replace(" ", "") in flat
+    assert "MISSING: the file is no longer in the run folder; not appended" in text
+    assert "CHANGED since it was made (SHA-256 now" in text
+    assert "not appended: LibreOffice is not installed" in text
+    pages = PdfReader(out).pages
+    assert any("Remove From Roll Checklist" in (p.extract_text() or "") for p in pages)
+    assert not any("attendance below 90%" in (p.extract_text() or "") for p in pages)
