@@ -9,8 +9,9 @@ import click
 
 from mergekit.cli.base import main
 from mergekit.cli.options import DATE, config_option, today_option, workspace
-from mergekit.day.school import load_school
-from mergekit.evidence.make import due_today, make_packs
+from mergekit.core.workspace import Workspace
+from mergekit.day.school import load_school, school_for_form
+from mergekit.evidence.make import due_today, make_packs, referral_packs
 
 
 @main.command()
@@ -28,7 +29,7 @@ from mergekit.evidence.make import due_today, make_packs
     "out",
     type=click.Path(path_type=Path),
     help="Write the pack to this file (one pupil), or into this folder (several). Default: "
-    "<[files] output>/evidence/YYYY-MM-DD/<UPN>_<surname>.pdf, beside the run folders.",
+    "the day's run folder, out/YYYY-MM-DD/evidence/<UPN>_<surname>.pdf.",
 )
 @click.option(
     "--due",
@@ -79,3 +80,13 @@ def evidence(
         )
     n = len(report.packs)
     click.secho(f"Evidence packs: {n} made (nothing emailed)", bold=True)
+
+
+def packs_before_sending(ws: Workspace) -> None:
+    """`send` with [evidence] attach_to_cme_referral = true: make the CME referral pupils' packs
+    the day does not have yet, so their emails attach them."""
+    report = referral_packs(ws, school_for_form(ws.settings))
+    for note in report.notes:
+        click.secho(f"Note: {note}", fg="yellow", err=True)
+    for p in report.packs:
+        click.echo(f"Evidence pack for the CME referral email: {p.path}")

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from mergekit.cli.base import main
+from mergekit.cli.evidence import packs_before_sending
 from mergekit.cli.options import config_option, today_option, workspace
 from mergekit.core.actions import EMAILED
 from mergekit.core.runfolder import OUTBOX_DIR
@@ -151,6 +152,8 @@ def send(
         count = limit
     elif limit is None and really:
         count = 1  # mailmerge's habit: a real send starts with one message
+    if ws.settings.evidence.attach_to_cme_referral and run_dir is None:
+        packs_before_sending(ws)  # [evidence]: the CME referral emails attach the pupil's pack
     report = deliver(
         ws,
         run_dir=run_dir,

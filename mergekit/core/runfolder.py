@@ -9,7 +9,8 @@
 - ``print-pack.pdf``, ``plan.xlsx`` (when staff review the plan), ``outbox/*.eml``,
   ``failures.csv`` and ``print-list.csv`` (email), ``release.xlsx`` (the forms held until a
   person releases them, :mod:`mergekit.mail.release`);
-- ``preview/``: previews, with their own ``docx/`` and ``pdf/``, never in the manifest.
+- ``preview/``: previews, with their own ``docx/`` and ``pdf/``, never in the manifest;
+- ``evidence/<UPN>_<surname>.pdf``: evidence packs (`mergekit evidence`), not in the manifest.
 
 Every module that reads or writes these names goes through here, so they cannot drift apart.
 """
@@ -191,9 +192,10 @@ EVIDENCE_DIR = "evidence"
 
 
 def evidence_dir(settings: Settings, day: date) -> Path:
-    """``<[files] output>/evidence/<YYYY-MM-DD>``: the evidence packs made on one school day,
-    beside the run folders (not inside one: a pack is not one of the day's documents)."""
-    return settings.output_dir / EVIDENCE_DIR / day.isoformat()
+    """``<[files] output>/<YYYY-MM-DD>/evidence``: the evidence packs made on one school day,
+    in its run folder like the outbox (an email's attachments are named inside the run
+    folder), never in its manifest (a pack is not one of the day's documents)."""
+    return run_dir(settings, day) / EVIDENCE_DIR
 
 
 def evidence_pack_name(pupil: Pupil) -> str:

@@ -11,5 +11,5 @@ grid with totals and the head teacher's signature block, the chart, the chronolo
 It sits beside ``documents/`` and ``mail/`` and imports only from the layers below (``pdf/`` for
 the fonts and LibreOffice, ``merge/`` for the chart's layout, ``read/`` for the Off Roll tab,
 ``core/``). It never emails: ``mail/`` attaches a pack already written (found by
-:func:`mergekit.core.runfolder.evidence_pack_path`).
+:func:`mergekit.core.runfolder.evidence_pack_path`, in the day's run folder).
 """

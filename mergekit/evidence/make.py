@@ -1,6 +1,6 @@
 """The evidence packs of several pupils in one go: gathered, drawn, the copies appended, each
-written whole (never half a pack) to ``<[files] output>/evidence/<date>/<UPN>_<surname>.pdf``
-or where the caller says.
+written whole (never half a pack) to ``<run folder>/evidence/<UPN>_<surname>.pdf`` or where
+the caller says.
 
 LibreOffice is needed only for Word copies that have no PDF in their run folder; they are
 converted in one batch for all the pupils, and listed instead when LibreOffice is missing.
@@ -70,6 +70,25 @@ def due_today(ws: Workspace, data: SchoolData) -> list[str]:
     day = with_recorded(reviewed.plan.actions, ws.settings, data, ws.today)
     pupils = data.pupils
     return due_upns(sorted(day, key=lambda a: pupils[a.upn].sort_key if a.upn in pupils else ()))
+
+
+def referral_packs(ws: Workspace, data: SchoolData) -> PacksReport:
+    """``[evidence] attach_to_cme_referral``: the packs of the day's CME referral pupils that
+    are not made yet, so `send` can attach them (none when the setting is off)."""
+    if not ws.settings.evidence.attach_to_cme_referral:
+        return PacksReport()
+    from mergekit.plan.planning import review, with_recorded
+
+    day = with_recorded(review(ws, data).plan.actions, ws.settings, data, ws.today)
+    referred = dict.fromkeys(
+        a.upn for a in day if a.kind == ActionKind.CME_REFERRAL and a.upn in data.pupils
+    )
+    missing = [
+        u
+        for u in referred
+        if not evidence_pack_path(ws.settings, ws.today, data.pupils[u]).is_file()
+    ]
+    return make_packs(ws, data, missing) if missing else PacksReport()
 
 
 def ledger_records(ledger: Ledger | None, upn: str) -> LedgerRecords:

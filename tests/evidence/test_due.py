@@ -73,7 +73,7 @@ def test_due_makes_a_pack_per_pupil_that_opens_in_poppler_and_pdfjs(
     assert referred <= due
     result = runner.invoke(main, ["evidence", "--due", "--config", str(example_school)])
     assert result.exit_code == 0, result.output
-    folder = example_school.parent / "out" / "evidence" / "2026-11-27"
+    folder = example_school.parent / "out" / "2026-11-27" / "evidence"
     packs = {p.name.split("_")[0]: p for p in folder.glob("*.pdf")}
     assert set(packs) == due
     assert f"Evidence packs: {len(due)} made (nothing emailed)" in result.output

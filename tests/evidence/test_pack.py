@@ -34,7 +34,7 @@ from mergekit.read.tracking import read_tracking
 pytestmark = pytest.mark.poppler
 TODAY = "2026-11-27"
 MASON = "D331499917014"  # scenario remove_from_roll: letter 1, CME steps, 22 days missing
-EVIDENCE = Path("out") / "evidence" / TODAY
+EVIDENCE = Path("out") / TODAY / "evidence"
 
 
 def cli(school: Path, *args: str) -> Result:
