@@ -143,18 +143,11 @@ def draw_pack(
     today: date,
     copy_notes: Sequence[str] = (),
 ) -> tuple[bytes, int]:
-    """The drawn part of the pack as PDF bytes, and its number of pages. Built twice: the
-    first pass finds the page each section starts on, for the contents list."""
+    """The drawn part of the pack as PDF bytes, and its number of pages. Built once: the
+    contents list's page numbers are PDF forms drawn on the cover and defined when each
+    section is laid out (a forward reference, so no second pass)."""
     _register_fonts()
-    pages: dict[str, int] = {}
-    data_pdf = b""
-    for _ in range(2):
-        found: dict[str, int] = {}
-        data_pdf, count = _build(ev, settings, calendar, data, today, copy_notes, pages, found)
-        if found == pages:
-            break
-        pages = found
-    return data_pdf, count
+    return _build(ev, settings, calendar, data, today, copy_notes)
 
 
 def _build(
@@ -164,14 +157,13 @@ def _build(
     data: SchoolData,
     today: date,
     copy_notes: Sequence[str],
-    pages: dict[str, int],
-    found: dict[str, int],
 ) -> tuple[bytes, int]:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
     from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate
 
     st = _styles()
+    found: dict[str, int] = {}  # section -> the page it starts on
     missing: set[str] = set()
     p = ev.pupil
     buf = io.BytesIO()
@@ -205,7 +197,7 @@ def _build(
     def m(text: str) -> str:
         return markup(text, missing)
 
-    story += _cover(ev, settings, data, today, st, m, pages)
+    story += _cover(ev, settings, data, today, st, m)
     story.append(PageBreak())
     story += _certificate(ev, settings, calendar, st, m)
     story.append(PageBreak())
@@ -230,10 +222,50 @@ def _build(
         key = getattr(flowable, "_mk_section", None)
         if key and key not in found:
             found[key] = doc.page
+            c = doc.canv
+            c.beginForm(_form_name(key), 0, -3, 40, 12)
+            c.setFont(FONT, 9.5)
+            c.drawString(0, 0, str(doc.page))
+            c.endForm()
 
     doc.afterFlowable = after
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return buf.getvalue(), state["pages"]
+
+
+def _form_name(section: str) -> str:
+    return "mkpage" + str(SECTIONS.index(section))
+
+
+def _contents_line_class() -> Any:
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+    from reportlab.platypus import Flowable
+
+    class ContentsLine(Flowable):  # type: ignore[misc]  # reportlab is untyped
+        """'2. Chart of weekly attendance - page N', N drawn from a form defined later."""
+
+        def __init__(self, text: str, section: str) -> None:
+            super().__init__()
+            self.text = text
+            self.section = section
+
+        def wrap(self, avail_w: float, avail_h: float) -> tuple[float, float]:
+            return avail_w, 12.5
+
+        def draw(self) -> None:
+            c = self.canv
+            c.setFont(FONT, 9.5)
+            c.drawString(0, 3, self.text)
+            c.saveState()
+            c.translate(stringWidth(self.text, FONT, 9.5), 3)
+            c.doForm(_form_name(self.section))
+            c.restoreState()
+
+    return ContentsLine
+
+
+def _contents_line(text: str, section: str) -> Any:
+    return _contents_line_class()(text, section)
 
 
 def _heading(text: str, style: Any, section: str | None = None) -> Any:
@@ -287,7 +319,6 @@ def _cover(
     today: date,
     st: _Styles,
     m: Callable[[str], str],
-    pages: dict[str, int],
 ) -> list[Any]:
     from reportlab.platypus import Paragraph, Spacer
 
@@ -364,9 +395,7 @@ def _cover(
     )
     out += [Spacer(1, 8), Paragraph(m("Contents"), st.h2)]
     for i, section in enumerate(SECTIONS, start=1):
-        page = pages.get(section)
-        where = f" - page {page}" if page else ""
-        out.append(Paragraph(m(f"{i}. {section}{where}"), st.body))
+        out.append(_contents_line(f"{i}. {section} - page ", section))
     if not ev.has_history:
         out += [
             Spacer(1, 8),
