@@ -484,7 +484,10 @@ class Ledger:
                 r["message_id"],
                 tuple(json.loads(r["recipients"] or "[]")),
                 r["subject"],
-                tuple(str(a) for a in json.loads(r["attachments"] or "[]")),
+                tuple(
+                    str(a.get("file", "")) if isinstance(a, dict) else str(a)
+                    for a in json.loads(r["attachments"] or "[]")
+                ),
                 r["state"],
                 r["last_error"],
                 r["queued_at"],

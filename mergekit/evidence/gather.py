@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
@@ -123,9 +123,12 @@ def gather(
     letters: list[tuple[date, str]] = []
     copies: list[Copy] = []
     by_action = {a.id: a for a in records.actions}
+    # A form's PDF, once released for email, is recorded again as "released" (replacing the
+    # PDF's record): the copy appended is the current record's file, the Word file only when
+    # the action has no PDF at all. Every record is in the chronology.
     current = [d for d in records.documents if d.replaced_by is None]
-    pdf_for = {d.action_id for d in current if d.kind == "pdf" and d.action_id is not None}
-    for d in current:
+    pdf_for = {d.action_id for d in current if d.kind != "docx" and d.action_id is not None}
+    for d in records.documents:
         made = _day(d.created_at)
         action = by_action.get(d.action_id) if d.action_id is not None else None
         if action is not None:
@@ -134,7 +137,16 @@ def gather(
             continue
         kind = action.action if action is not None else ""
         title = titles.get(kind, kind or "document")
+        detail = f"{d.path}, SHA-256 {d.sha256}"
+        what = f"{title}: {_DOCUMENT_KINDS.get(d.kind, d.kind)}"
+        entry = Entry(made, what, detail, f"ledger ({ledger})", d.created_at)
+        if kind in LETTERS and d.kind == "docx":
+            letters.append((made, f"letter {kind[-1]}"))
+        if d.replaced_by is not None:
+            entries.append(replace(entry, detail=detail + " (replaced by the record below)"))
+            continue
         if d.kind == "docx" and d.action_id in pdf_for:
+            entries.append(entry)
             continue  # its PDF is the copy that was sent
         path = settings.resolve(d.path)
         state: CopyState
@@ -145,18 +157,13 @@ def gather(
             now = file_sha256(path)
             state = "ok" if now == d.sha256 else "changed"
         copies.append(Copy(made, title, path, d.path, d.sha256, state, now, d.kind == "docx"))
-        detail = f"{d.path}, SHA-256 {d.sha256}"
         if state == "missing":
             detail += " - MISSING: the file is no longer in the run folder; not appended"
         elif state == "changed":
             detail += f" - CHANGED since it was made (SHA-256 now {now}): appended as it is now"
-        entries.append(
-            Entry(
-                made, f"{title}: {d.kind.upper()} made", detail, f"ledger ({ledger})", d.created_at
-            )
-        )
-        if kind in LETTERS:
-            letters.append((made, f"letter {kind[-1]}"))
+        else:
+            detail += " - the file matches: appended"
+        entries.append(replace(entry, detail=detail))
     for m in records.messages:
         stamp = m.sent_at or m.updated_at or m.queued_at
         # An email carries out an action of a school day: it is dated by that day (the
@@ -254,7 +261,7 @@ def gather(
                 entries.append(Entry(when, what, detail, where))
     entries.sort(key=lambda e: (e.when, e.at, e.what))
     copies.sort(key=lambda c: (c.made, c.title))
-    letters.sort()
+    letters = sorted(set(letters))
     threshold = settings.policy.pa_threshold_percent
     return Evidence(
         pupil=pupil,
@@ -269,6 +276,13 @@ def gather(
         chart=chart_spec(all_marks, start, end, threshold, letters),
         letters=tuple(letters),
     )
+
+
+_DOCUMENT_KINDS = {
+    "docx": "Word document made",
+    "pdf": "PDF made",
+    "released": "PDF released for email (as completed by staff)",
+}
 
 
 def _day(stamp: str) -> date:
