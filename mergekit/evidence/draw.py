@@ -49,7 +49,12 @@ def _register_fonts() -> None:
     from mergekit.core.resources import bundled
 
     path = bundled("templates", "pdf", "fonts", FONT_FILE)
-    pdfmetrics.registerFont(TTFont(FONT, str(path)))
+    font = TTFont(FONT, str(path))
+    font.face.name = FONT.encode()  # its own face name: see _fallback_for
+    pdfmetrics.registerFont(font)
+
+
+_FALLBACKS: dict[str, Any] = {}  # reportlab name -> the TTFont registered under it
 
 
 @cache
@@ -75,13 +80,17 @@ def _fallback_for(ch: str) -> str | None:
         return None  # reportlab embeds TrueType outlines only (not CFF .otf/.ttc)
     name = "MK-" + found.rsplit("/", 1)[-1].removesuffix(".ttf")
     try:
-        if name not in pdfmetrics.getRegisteredFontNames():
-            font = TTFont(name, found)
-            if ord(ch) not in font.face.charToGlyph:
-                return None
-            pdfmetrics.registerFont(font)
+        font = _FALLBACKS.get(name) or TTFont(name, found)
     except Exception:  # a font reportlab cannot read is simply not used
         return None
+    if ord(ch) not in font.face.charToGlyph:
+        return None
+    if name not in _FALLBACKS:
+        # reportlab keys fonts by their face name too: the system DejaVu Sans would clash
+        # with the bundled subset of it, so each gets a name of its own.
+        font.face.name = name.encode()
+        _FALLBACKS[name] = font
+        pdfmetrics.registerFont(font)
     return name
 
 
