@@ -523,6 +523,8 @@ def pa_letter(number: int) -> DocumentObject:
             "this is our final letter before we ask the local authority to consider formal action.",
         )
     attendance_summary(doc)
+    # The picture of the year so far (weekly attendance, the threshold, the letters' dates).
+    para(doc, "{{ attendance_chart }}", after=4, keep=True)
     recent_absences(doc)
 
     if number == 1:

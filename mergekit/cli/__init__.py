@@ -15,5 +15,6 @@ from mergekit.cli import setup  # noqa: F401  isort: skip
 from mergekit.cli import run  # noqa: F401  isort: skip
 from mergekit.cli import worklist  # noqa: F401  isort: skip
 from mergekit.cli import mail  # noqa: F401  isort: skip
+from mergekit.cli import evidence  # noqa: F401  isort: skip
 
 __all__ = ["main"]

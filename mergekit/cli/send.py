@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from mergekit.cli.base import main
+from mergekit.cli.evidence import packs_before_sending
 from mergekit.cli.options import (
     config_option,
     limit_option,
@@ -149,6 +150,8 @@ def send(
             "without --send or --resend-unknown"
         )
     ws = workspace(config, today)
+    if ws.settings.evidence.attach_to_cme_referral and run_dir is None and not mark_sent:
+        packs_before_sending(ws)  # [evidence]: the CME referral emails attach the pupil's pack
     report = send_day(
         ws,
         run_dir=run_dir,

@@ -135,3 +135,33 @@ def count_sessions(
                 else:
                     auth += 1
     return SessionCounts(possible, present, auth, unauth)
+
+
+# The 2024 groups of *Working together to improve school attendance* (Aug 2024), per code, and
+# how each counts for statistics: what a register extract prints beside each code used.
+_GROUPS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("attending the school", frozenset({"/", "\\", "L"})),
+    ("attending another place", frozenset({"K", "V", "P", "W", "B", "D"})),
+    ("leave of absence", frozenset({"C1", "M", "J1", "S", "X", "C2", "C"})),
+    ("other authorised absence", frozenset({"T", "R", "I", "E"})),
+    ("unable to attend", frozenset({"Q", "Y1", "Y2", "Y3", "Y4", "Y5", "Y6", "Y7"})),
+    ("unauthorised absence", frozenset({"G", "N", "O", "U"})),
+    ("administrative", frozenset({"Z", "#"})),
+)
+
+
+def category_of(code: str) -> str:
+    """'leave of absence: authorised absence' - the 2024 group of a code and how it counts
+    (present, authorised, unauthorised, or not a possible session)."""
+    group = next((g for g, codes in _GROUPS if code in codes), "not a 2024 code")
+    if code in PRESENT:
+        counts = "present"
+    elif code in UNAUTHORISED:
+        counts = "unauthorised absence"
+    elif code in AUTHORISED:
+        counts = "authorised absence"
+    elif code in NOT_POSSIBLE:
+        counts = "not a possible session"
+    else:
+        counts = "not counted"
+    return counts if group == counts else f"{group}: {counts}"

@@ -320,6 +320,16 @@ class RunSettings:
 
 
 @dataclass(frozen=True)
+class EvidenceSettings:
+    attach_to_cme_referral: bool = doc(
+        "Attach the pupil's evidence pack (`mergekit evidence`: register extract, chart, "
+        "chronology, copies) to the CME referral email. `mergekit send` makes the pack first "
+        "when the day has none.",
+        False,
+    )
+
+
+@dataclass(frozen=True)
 class FormMapping:
     """A council's own fillable PDF, tied to mergekit fields."""
 
@@ -346,6 +356,7 @@ class Settings:
     pdf: PdfSettings = field(default_factory=PdfSettings)
     forms: dict[str, FormMapping] = doc("Council PDF forms: [forms.NAME] file/action/fields.", {})
     run: RunSettings = field(default_factory=RunSettings)
+    evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
 
     # Not keys: where the file was and what loading it noticed.
     path: Path = field(default=Path(CONFIG_NAME), compare=False)

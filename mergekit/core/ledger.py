@@ -189,6 +189,24 @@ StrikeRow = tuple[int | None, str, str, str, str, date, str, str]
 
 
 @dataclass(frozen=True, slots=True)
+class MessageRecord:
+    """One email of a pupil, as the outbox recorded it."""
+
+    id: int
+    action_id: int | None
+    upn: str
+    message_id: str
+    recipients: tuple[str, ...]
+    subject: str
+    attachments: tuple[str, ...]
+    state: str  # queued, sending, sent, failed, unknown
+    last_error: str
+    queued_at: str
+    updated_at: str
+    sent_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryLine:
     """One line of ``mergekit history``: something that happened for a pupil."""
 
@@ -451,6 +469,30 @@ class Ledger:
                 r["sha256"],
                 r["created_at"],
                 r["replaced_by"] if self.version >= 2 else None,
+            )
+            for r in rows
+        ]
+
+    def messages(self, upn: str) -> list[MessageRecord]:
+        """A pupil's emails, oldest first."""
+        rows = self.conn.execute("SELECT * FROM messages WHERE upn = ? ORDER BY id", (upn,))
+        return [
+            MessageRecord(
+                r["id"],
+                r["action_id"],
+                r["upn"],
+                r["message_id"],
+                tuple(json.loads(r["recipients"] or "[]")),
+                r["subject"],
+                tuple(
+                    str(a.get("file", "")) if isinstance(a, dict) else str(a)
+                    for a in json.loads(r["attachments"] or "[]")
+                ),
+                r["state"],
+                r["last_error"],
+                r["queued_at"],
+                r["updated_at"],
+                r["sent_at"],
             )
             for r in rows
         ]

@@ -9,7 +9,8 @@
 - ``print-pack.pdf``, ``plan.xlsx`` (when staff review the plan), ``outbox/*.eml``,
   ``failures.csv`` and ``print-list.csv`` (email), ``release.xlsx`` (the forms held until a
   person releases them, :mod:`mergekit.mail.release`);
-- ``preview/``: previews, with their own ``docx/`` and ``pdf/``, never in the manifest.
+- ``preview/``: previews, with their own ``docx/`` and ``pdf/``, never in the manifest;
+- ``evidence/<UPN>_<surname>.pdf``: evidence packs (`mergekit evidence`), not in the manifest.
 
 Every module that reads or writes these names goes through here, so they cannot drift apart.
 """
@@ -182,3 +183,28 @@ def merge_manifest(run: Path, rows: Iterable[ManifestRow], drop: Iterable[str] =
         "close it if it is open in Excel, check the folder is writable, and run the command again",
     )
     return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Evidence packs
+
+EVIDENCE_DIR = "evidence"
+
+
+def evidence_dir(settings: Settings, day: date) -> Path:
+    """``<[files] output>/<YYYY-MM-DD>/evidence``: the evidence packs made on one school day,
+    in its run folder like the outbox (an email's attachments are named inside the run
+    folder), never in its manifest (a pack is not one of the day's documents)."""
+    return run_dir(settings, day) / EVIDENCE_DIR
+
+
+def evidence_pack_name(pupil: Pupil) -> str:
+    """``<UPN>_<surname>.pdf``, characters unsafe in file names replaced."""
+    surname = UNSAFE_IN_NAMES.sub("-", unicodedata.normalize("NFC", pupil.surname).strip())
+    return f"{pupil.upn}_{surname.replace(' ', '-') or 'pupil'}.pdf"
+
+
+def evidence_pack_path(settings: Settings, day: date, pupil: Pupil) -> Path:
+    """Where `mergekit evidence` writes a pupil's pack for ``day`` by default (and where
+    `send` looks for it to attach to the CME referral email)."""
+    return evidence_dir(settings, day) / evidence_pack_name(pupil)

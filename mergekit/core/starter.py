@@ -24,6 +24,7 @@ _SECTION_HELP = {
     "mail": "Sending email. Nothing is sent unless you run `mergekit send --send`.",
     "pdf": "PDF conversion and protection.",
     "run": "Advanced.",
+    "evidence": "Evidence packs (`mergekit evidence`): one PDF per pupil, for the CME team.",
 }
 
 _EXAMPLES_AFTER = {

@@ -60,6 +60,7 @@ from mergekit.core.runfolder import (
     ManifestRow,
     document_pdf,
     document_stem,
+    evidence_pack_path,
     file_sha256,
     read_manifest,
 )
@@ -412,7 +413,8 @@ class _Builder:
             subject=subject,
             text=text,
             html=html,
-            attachments=(attachment,) if attachment else (),
+            attachments=((attachment,) if attachment else ())
+            + evidence_attachment(self.settings, self.day, pupil, action.kind, self.notes),
             eml_name=f"{stem}.eml",
             for_action=action,
         )
@@ -473,6 +475,23 @@ class _Builder:
             return
         m = self.message(pupil, action, document, Attachment(pdf, name, ""), held=True)
         self.held.append(HeldForm(pupil, row.action, document, pdf, release, m))
+
+
+def evidence_attachment(
+    settings: Settings, day: date, pupil: Pupil, action: str, notes: list[str]
+) -> tuple[Attachment, ...]:
+    """``[evidence] attach_to_cme_referral``: the pupil's evidence pack of the day on the CME
+    referral email (``mergekit evidence`` makes it; `send` makes it first when it is missing)."""
+    if action != "cme_referral" or not settings.evidence.attach_to_cme_referral:
+        return ()
+    pack = evidence_pack_path(settings, day, pupil)
+    if not pack.is_file():
+        notes.append(
+            f"{pupil.upn}: no evidence pack at {pack} to attach to the CME referral email - "
+            f"make it with `mergekit evidence {pupil.upn}`"
+        )
+        return ()
+    return (Attachment(pack, _file_name(f"Evidence pack - {pupil.full_name}") + ".pdf", ""),)
 
 
 def build_batch(

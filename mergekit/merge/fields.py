@@ -341,9 +341,21 @@ def build_context(
     attendance = attendance_context(marks, today, pupil)
     year_start, _ = academic_year_bounds(academic_year_of(today))
     log = data.contact_log.get(pupil.upn, ())
+    from mergekit.merge.chart import ChartImage, chart_spec
+
+    chart = ChartImage(
+        chart_spec(
+            marks,
+            year_start,
+            today,
+            settings.policy.pa_threshold_percent,
+            ((d, f"letter {n}") for n, d in sent.items()),
+        )
+    )
     return {
         "today": uk_date(today),
         "today_short": short_date(today),
+        "attendance_chart": chart,
         "to_complete": TO_COMPLETE,
         "school": school_context(settings),
         "council": council_context(settings),

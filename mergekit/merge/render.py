@@ -91,7 +91,17 @@ class CompiledTemplate:
     def render(self, context: Mapping[str, Any]) -> bytes:
         """The .docx bytes of one document."""
         rendered = {p.name: self._render_part(p, context) for p in self.parts}
-        return self._zip(rendered)
+        added = _pictures(self, rendered, context)
+        return self._zip(rendered, added)
+
+    def member_bytes(self, name: str) -> bytes | None:
+        """A part of the template as stored (uncompressed), or None when it has none."""
+        for m in self._members:
+            if m.info.filename == name:
+                if m.info.compress_type == zipfile.ZIP_DEFLATED:
+                    return zlib.decompress(m.raw, -15)
+                return m.raw
+        return None
 
     def _render_part(self, part: TemplatePart, context: Mapping[str, Any]) -> bytes:
         try:
@@ -136,10 +146,14 @@ class CompiledTemplate:
                 ) from e
         return part.declaration + data
 
-    def _zip(self, rendered: Mapping[str, bytes]) -> bytes:
+    def _zip(
+        self, rendered: Mapping[str, bytes], added: Mapping[str, bytes] | None = None
+    ) -> bytes:
         out = io.BytesIO()
         central: list[bytes] = []
-        for m in self._members:
+        new = [_Member(zipfile.ZipInfo(n, (2026, 1, 1, 0, 0, 0)), b"") for n in added or {}]
+        rendered = {**rendered, **(added or {})}
+        for m in [*self._members, *new]:
             info = m.info
             data = rendered.get(info.filename)
             if data is None:
@@ -200,6 +214,49 @@ class CompiledTemplate:
         n = len(central)
         out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, n, n, out.tell() - start, start, 0))
         return out.getvalue()
+
+
+def _pictures(
+    template: CompiledTemplate, rendered: dict[str, bytes], context: Mapping[str, Any]
+) -> dict[str, bytes]:
+    """The picture of a ``{{ attendance_chart }}`` the template printed: its PNG as a new part,
+    and (in ``rendered``) the relationship and content type that point at it."""
+    from mergekit.merge.chart import CHART_MEDIA, CHART_REL_ID, ChartImage
+
+    chart = context.get("attendance_chart")
+    if not isinstance(chart, ChartImage) or not chart.used:
+        return {}
+    marker = f'r:embed="{CHART_REL_ID}"'.encode()
+    users = [name for name, xml in rendered.items() if marker in xml]
+    added: dict[str, bytes] = {}
+    for part in users:
+        rels = rels_name(part)
+        stored = template.member_bytes(rels)
+        xml = rendered.get(rels) or stored
+        target = posixpath.relpath(CHART_MEDIA, posixpath.dirname(part))
+        entry = (
+            f'<Relationship Id="{CHART_REL_ID}" Type="http://schemas.openxmlformats.org/'
+            f'officeDocument/2006/relationships/image" Target="{target}"/>'
+        ).encode()
+        if xml is None:
+            xml = (
+                b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships '
+                b'xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                b"</Relationships>"
+            )
+        if CHART_REL_ID.encode() not in xml:
+            xml = xml.replace(b"</Relationships>", entry + b"</Relationships>")
+        (rendered if stored is not None else added)[rels] = xml
+    types = rendered.get("[Content_Types].xml") or template.member_bytes("[Content_Types].xml")
+    if not users or types is None:
+        return {}
+    if b'Extension="png"' not in types:
+        types = types.replace(
+            b"</Types>", b'<Default Extension="png" ContentType="image/png"/></Types>'
+        )
+    rendered["[Content_Types].xml"] = types
+    added[CHART_MEDIA] = chart.png
+    return added
 
 
 def compile_template(path: Path, name: str | None = None) -> CompiledTemplate:

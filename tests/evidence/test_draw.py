@@ -1,0 +1,54 @@
+"""Drawing a pack: names in scripts the bundled font lacks are drawn in a system font that has
+them (fontconfig), and characters no usable font draws are named on the pack, not dropped."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from mergekit.core.calendar import SchoolCalendar
+from mergekit.core.config import load_config
+from mergekit.evidence.draw import _fallback_for, draw_pack, markup
+from mergekit.evidence.gather import LedgerRecords, gather
+from mergekit.read.tracking import read_tracking
+
+TODAY = date(2026, 11, 27)
+ZUZANNA = "L331499918012"
+
+
+def test_characters_the_bundled_font_has_stay_in_it() -> None:
+    assert markup("Zuzanna Wiśniewska & <Ltd>") == "Zuzanna Wiśniewska &amp; &lt;Ltd&gt;"
+
+
+@pytest.mark.skipif(shutil.which("fc-match") is None, reason="fontconfig is not installed")
+def test_hebrew_is_put_in_a_fallback_font() -> None:
+    text = markup("Noa כהן")
+    assert text.startswith("Noa ")
+    assert '<font name="MK-' in text
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils is not installed")
+def test_a_pupil_with_a_non_latin_name_gets_a_pack(example_school: Path, tmp_path: Path) -> None:
+    settings = load_config(example_school)
+    data = read_tracking(settings).data
+    pupil = replace(data.pupils[ZUZANNA], forename="Sara", surname="כהן")
+    calendar = SchoolCalendar.from_settings(settings.calendar)
+    ev = gather(settings, calendar, data, pupil, date(2026, 9, 1), TODAY, LedgerRecords())
+    pdf, pages = draw_pack(ev, settings, calendar, data, TODAY, ())
+    assert pages >= 5
+    out = tmp_path / "pack.pdf"
+    out.write_bytes(pdf)
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(out), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Sara" in text
+    drawn = "כהן" in text or "ןהכ" in text  # poppler may give right-to-left text either way
+    if _fallback_for("כ") is not None:  # a TrueType font here has Hebrew: it is drawn
+        assert drawn
+    else:
+        assert "no installed font could draw these characters" in " ".join(text.split())
