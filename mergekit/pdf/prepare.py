@@ -121,7 +121,9 @@ def _repair(writer: PdfWriter, path: Path) -> list[str]:
             "extension was removed so Adobe Reader opens the filled copy without an error"
         )
     acro[NameObject("/NeedAppearances")] = BooleanObject(False)
-    fields = acro.get("/Fields")
+    # /Fields (and any /Kids) may be a reference to an array rather than the array itself:
+    # resolve it, or the repaired copy would lose every field.
+    fields = _resolved(acro.get("/Fields"))
     if not isinstance(fields, ArrayObject):
         fields = ArrayObject()
         acro[NameObject("/Fields")] = fields
@@ -130,7 +132,7 @@ def _repair(writer: PdfWriter, path: Path) -> list[str]:
             fields.append(top)
         else:
             pnode = _d(parent)
-            kids = pnode.get("/Kids")
+            kids = _resolved(pnode.get("/Kids"))
             if isinstance(kids, ArrayObject):
                 kids.append(top)
             else:
@@ -400,8 +402,8 @@ def _plan(path: Path, base: bytes, font: TrueTypeFont, notes: tuple[str, ...]) -
     reader = PdfReader(io.BytesIO(base))
     found = scan(reader)
     acro = _d(reader.root_object["/AcroForm"])
-    da_default = str(acro.get("/DA", ""))
-    q_default = acro.get("/Q", 0)
+    da_default = str(_resolved(acro.get("/DA", "")))
+    q_default = _resolved(acro.get("/Q", 0))
     widgets: dict[str, WidgetPlan] = {}
     fields: dict[str, list[FieldPlan]] = {}
     q = int(q_default) if isinstance(q_default, int) else 0
@@ -525,7 +527,7 @@ def _widget_plan(
     if rotation in (90, 270):
         w, h = h, w
     box = _box(mk if isinstance(mk, DictionaryObject) else None, obj, w, h)
-    flags = obj.get("/F", 0)
+    flags = _resolved(obj.get("/F", 0))
     hidden = bool(int(flags) & (ANNOT_HIDDEN | ANNOT_NO_VIEW)) if isinstance(flags, int) else False
     states: dict[str, Appearance] = {}
     ap = obj.get("/AP")

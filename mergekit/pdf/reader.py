@@ -239,7 +239,7 @@ def scan(doc: Doc) -> Scan:
         if key in seen or len(chain) > 50:
             return
         seen.add(key)
-        t = node.get("/T")
+        t = _resolve(node.get("/T"))
         name = (
             f"{prefix}.{t}" if prefix and t is not None else (str(t) if t is not None else prefix)
         )
@@ -426,7 +426,7 @@ def describe(group: list[RawField]) -> FormFieldInfo:
     if not all(r.listed for r in group):
         notes.append("missing from the form's field list (found on the page); mergekit adds it")
     max_len = raw.inherited("/MaxLen")
-    label = raw.node.get("/TU")
+    label = _resolve(raw.node.get("/TU"))
     states = raw.states if kind in ("checkbox", "radio") else ()
     opt = raw.inherited("/Opt") if kind in ("checkbox", "radio") else None
     if isinstance(opt, ArrayObject):

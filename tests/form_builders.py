@@ -1,0 +1,61 @@
+"""Fillable PDF forms made in the tests (reportlab draws them, pypdf bends them the way
+council forms are bent), so each quirk mergekit handles has a form of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import ArrayObject, DictionaryObject, NameObject
+
+
+def reportlab_form(path: Path, draw: Callable[[Any], None]) -> Path:
+    """A one-page A4 form whose fields ``draw(acroForm)`` adds (reportlab's AcroForm API)."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path), pagesize=A4)
+    draw(c.acroForm)
+    c.showPage()
+    c.save()
+    return path
+
+
+def text_form(path: Path, **fields: dict[str, Any]) -> Path:
+    """Text fields ``name=dict(x=..., y=..., width=..., height=..., fieldFlags=..., ...)``."""
+
+    def draw(form: Any) -> None:
+        y = 760
+        for name, options in fields.items():
+            opts = {"x": 72, "y": y, "width": 300, "height": 22, "borderWidth": 1}
+            opts.update(options)
+            form.textfield(name=name, value="", **opts)
+            y -= 60
+
+    return reportlab_form(path, draw)
+
+
+def rewrite(src: Path, dst: Path, change: Callable[[PdfWriter], None]) -> Path:
+    """A copy of ``src`` after ``change(writer)``."""
+    writer = PdfWriter(clone_from=PdfReader(src))
+    change(writer)
+    with dst.open("wb") as f:
+        writer.write(f)
+    return dst
+
+
+def acroform(writer: PdfWriter) -> DictionaryObject:
+    obj = writer.root_object["/AcroForm"].get_object()
+    assert isinstance(obj, DictionaryObject)
+    return obj
+
+
+def make_fields_indirect(writer: PdfWriter) -> None:
+    """/AcroForm /Fields as a reference to an array, not the array itself (PDF allows it;
+    some generators write it so)."""
+    acro = acroform(writer)
+    fields = acro["/Fields"]
+    array = ArrayObject(list(fields))
+    acro[NameObject("/Fields")] = writer._add_object(array)
