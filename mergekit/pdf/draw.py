@@ -194,7 +194,12 @@ def _comb(font: TrueTypeFont, box: Box, style: TextStyle, text: str, avail_h: fl
         size *= cell * 0.95 / widest
     y = (box.height - _line_height(font, size)) / 2 - font.descent * size / 1000.0
     out = [f"BT\n/{FONT_RESOURCE} {_n(size)} Tf\n{style.colour}\n"]
-    for i, ch in enumerate(text[: style.comb]):
+    shown = text[: style.comb]
+    # /Q moves the value by whole boxes, as viewers do (poppler's integer division): centred
+    # starts (boxes - characters) // 2 boxes in, right-aligned ends in the last box.
+    free = style.comb - len(shown)
+    first = free // 2 if style.align == 1 else free if style.align == 2 else 0
+    for i, ch in enumerate(shown, start=first):
         x = cell * i + (cell - font.width(ch, size)) / 2
         out.append(f"1 0 0 1 {_n(x)} {_n(y)} Tm <{font.hex(ch)}> Tj\n")
     out.append("ET\n")

@@ -46,3 +46,46 @@ def test_pdf_fields_lists_the_same_fields_on_a_filled_editable_copy(tmp_path: Pa
     fill_form(blank, {"pupil_surname": "Okafor", "looked_after": "YES"}, out)
     before = [(f.name, f.kind, f.pages) for f in inspect_form(blank).fields]
     assert [(f.name, f.kind, f.pages) for f in inspect_form(out).fields] == before
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Comb fields follow /Q
+
+
+def _word_boxes(pdf: Path) -> list[tuple[str, float, float]]:
+    """(word, xMin, xMax) in points as poppler lays the first page out."""
+    import re
+    import subprocess
+
+    from pdf_tools import poppler
+
+    args = [poppler("pdftotext"), "-bbox", "-enc", "UTF-8", "-f", "1", "-l", "1", str(pdf), "-"]
+    html = subprocess.run(args, capture_output=True, check=True).stdout.decode("utf-8")
+    found = re.findall(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)"[^>]*>([^<]*)<', html)
+    return [(w, float(a), float(b)) for a, b, w in found]
+
+
+@pytest.mark.parametrize(("q", "first_box"), [(0, 0), (1, 3), (2, 6)])
+def test_a_comb_field_places_its_value_by_its_alignment(
+    tmp_path: Path, q: int, first_box: int
+) -> None:
+    from pypdf.generic import NameObject, NumberObject
+
+    blank = text_form(tmp_path / "comb.pdf", upn={"fieldFlags": "comb", "maxlen": 10})
+
+    def align(writer: object) -> None:
+        from form_builders import acroform
+
+        for ref in acroform(writer)["/Fields"]:  # type: ignore[arg-type]
+            ref.get_object()[NameObject("/Q")] = NumberObject(q)
+
+    form = rewrite(blank, tmp_path / f"comb-q{q}.pdf", align)
+    out = tmp_path / "filled.pdf"
+    fill_form(form, {"upn": "ABCD"}, out)
+
+    letters = [(w, x0, x1) for w, x0, x1 in _word_boxes(out) if w in "ABCD"]
+    assert [w for w, _, _ in letters] == ["A", "B", "C", "D"]  # one letter per box
+    cell = 300 / 10
+    for i, (_w, x0, x1) in enumerate(letters):
+        box = int(((x0 + x1) / 2 - 72) // cell)
+        assert box == first_box + i
