@@ -59,3 +59,27 @@ def make_fields_indirect(writer: PdfWriter) -> None:
     fields = acro["/Fields"]
     array = ArrayObject(list(fields))
     acro[NameObject("/Fields")] = writer._add_object(array)
+
+
+def split_radio_form(path: Path, tmp: Path, name: str = "consent") -> Path:
+    """A Yes/No radio group saved as two same-named fields, one per option (what some
+    editors write when a group is copied and pasted)."""
+
+    def draw(form: Any) -> None:
+        form.radio(name=name, value="Yes", selected=False, x=72, y=700, size=18)
+        form.radio(name=name, value="No", selected=False, x=172, y=700, size=18)
+
+    blank = reportlab_form(tmp / "radio-group.pdf", draw)
+
+    def split(writer: PdfWriter) -> None:
+        fields = acroform(writer)["/Fields"]
+        group = fields[0].get_object()  # type: ignore[index]
+        first, second = group["/Kids"]
+        other = DictionaryObject({k: v for k, v in group.items() if k != "/Kids"})
+        other[NameObject("/Kids")] = ArrayObject([second])
+        other_ref = writer._add_object(other)
+        second.get_object()[NameObject("/Parent")] = other_ref
+        group[NameObject("/Kids")] = ArrayObject([first])
+        fields.append(other_ref)  # type: ignore[union-attr]
+
+    return rewrite(blank, path, split)

@@ -80,6 +80,9 @@ class FieldPlan:
     states: tuple[str, ...]
     state_labels: dict[str, str]  # button state -> /Opt text (for forms that export by index)
     blank: bool  # empty / unticked in the template, so an empty value changes nothing
+    # Other field dictionaries of the same name that also take /V: a radio group split into
+    # same-named fields (one per option) is filled as one group.
+    also: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass
@@ -192,8 +195,11 @@ def _fill(
                 continue
             extra = b"/V " + v if w.holds_value else b""
             up.put(w.ref, b"<<" + w.body + b"/AS " + _name(s) + extra + b">>")
-        if plan.ref and not flatten:
-            up.put(plan.ref, b"<<" + plan.body + b"/V " + v + b">>")
+        if not flatten:
+            if plan.ref:
+                up.put(plan.ref, b"<<" + plan.body + b"/V " + v + b">>")
+            for ref, body in plan.also:
+                up.put(ref, b"<<" + body + b"/V " + v + b">>")
         return
 
     text = _as_text(value)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -411,9 +412,12 @@ def _plan(path: Path, base: bytes, font: TrueTypeFont, notes: tuple[str, ...]) -
         # Same-named fields fill together, except stray ones of another type (an editor's
         # leftover check box named like the text field beside it).
         kind = primary(group).kind
-        fields[name] = [
-            _field_plan(raw, widgets, da_default, q) for raw in group if raw.kind == kind
-        ]
+        plans = [_field_plan(raw, widgets, da_default, q) for raw in group if raw.kind == kind]
+        if kind in ("checkbox", "radio") and len(plans) > 1:
+            # Same-named buttons are one group in every viewer (a radio group split into a
+            # field per option): one value chooses among all their boxes.
+            plans = [_one_group(plans)]
+        fields[name] = plans
     pages = _page_plans(reader, widgets)
     root = reader.trailer.raw_get("/Root")
     trailer_bits = [f"/Root {_ref(root)} R"]
@@ -497,6 +501,25 @@ def _field_plan(
         states=raw.states,
         state_labels=labels,
         blank=_blank(raw),
+    )
+
+
+def _one_group(plans: list[FieldPlan]) -> FieldPlan:
+    """Same-named check boxes or radio halves as one field: every box, every on-state."""
+    first = plans[0]
+    states = tuple(dict.fromkeys(s for p in plans for s in p.states))
+    labels = {k: v for p in plans for k, v in p.state_labels.items()}
+    holders = [(p.ref, p.body) for p in plans if p.ref is not None]
+    lead_ref, lead_body = holders[0] if holders else (None, b"")
+    return replace(
+        first,
+        ref=lead_ref,
+        body=lead_body,
+        widgets=[w for p in plans for w in p.widgets],
+        states=states,
+        state_labels=labels,
+        blank=all(p.blank for p in plans),
+        also=tuple(holders[1:]),
     )
 
 

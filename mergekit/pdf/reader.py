@@ -427,7 +427,12 @@ def describe(group: list[RawField]) -> FormFieldInfo:
         notes.append("missing from the form's field list (found on the page); mergekit adds it")
     max_len = raw.inherited("/MaxLen")
     label = _resolve(raw.node.get("/TU"))
-    states = raw.states if kind in ("checkbox", "radio") else ()
+    # Same-named buttons are one group (a radio group split into a field per option).
+    states = (
+        tuple(dict.fromkeys(s for r in group if r.kind == kind for s in r.states))
+        if kind in ("checkbox", "radio")
+        else ()
+    )
     opt = raw.inherited("/Opt") if kind in ("checkbox", "radio") else None
     if isinstance(opt, ArrayObject):
         texts = [str(o.get_object()) for o in opt]

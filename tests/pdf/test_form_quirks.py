@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from form_builders import make_fields_indirect, rewrite, text_form
+from form_builders import make_fields_indirect, rewrite, split_radio_form, text_form
 from pdf_tools import pdftotext
 from pypdf import PdfReader
 from pypdf.generic import IndirectObject
@@ -89,3 +89,48 @@ def test_a_comb_field_places_its_value_by_its_alignment(
     for i, (_w, x0, x1) in enumerate(letters):
         box = int(((x0 + x1) / 2 - 72) // cell)
         assert box == first_box + i
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. A radio group split into two same-named fields
+
+
+def _states(pdf: Path) -> dict[str, str]:
+    """On-state of each radio widget -> its /AS, read back with pypdf."""
+    out = {}
+    for annot in PdfReader(pdf).pages[0]["/Annots"]:
+        a = annot.get_object()
+        on = next(k[1:] for k in a["/AP"]["/N"] if k != "/Off")
+        out[on] = str(a.get("/AS", "/Off"))[1:]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Yes", {"Yes": "Yes", "No": "Off"}),
+        ("No", {"Yes": "Off", "No": "No"}),
+        ("YES", {"Yes": "Yes", "No": "Off"}),
+        (True, {"Yes": "Yes", "No": "Off"}),
+        (False, {"Yes": "Off", "No": "No"}),
+    ],
+)
+def test_same_named_radio_halves_fill_as_one_group(
+    tmp_path: Path, value: str | bool, expected: dict[str, str]
+) -> None:
+    form = split_radio_form(tmp_path / "split.pdf", tmp_path)
+    raw = PdfReader(form).root_object["/AcroForm"]["/Fields"]
+    assert [str(f.get_object()["/T"]) for f in raw] == ["consent", "consent"]  # two fields
+    info = {f.name: f for f in inspect_form(form).fields}
+    assert info["consent"].export_values == ("Yes", "No")
+
+    for flatten in (False, True):
+        out = tmp_path / f"filled-{flatten}.pdf"
+        fill_form(form, {"consent": value}, out, flatten=flatten)
+        if not flatten:
+            assert _states(out) == expected
+            values = {
+                str(f.get_object().get("/V"))
+                for f in PdfReader(out).root_object["/AcroForm"]["/Fields"]
+            }
+            assert values == {"/" + next(k for k, v in expected.items() if v != "Off")}
