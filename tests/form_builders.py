@@ -83,3 +83,24 @@ def split_radio_form(path: Path, tmp: Path, name: str = "consent") -> Path:
         fields.append(other_ref)  # type: ignore[union-attr]
 
     return rewrite(blank, path, split)
+
+
+def hide_and_calculate(writer: PdfWriter, hidden: str, calculated: str) -> None:
+    """Hide field ``hidden`` (annotation flag Hidden) and make ``calculated`` computed by a
+    JavaScript calculate action listed in /CO, as Acrobat writes a total."""
+    from pypdf.generic import NumberObject, TextStringObject
+
+    acro = acroform(writer)
+    for ref in acro["/Fields"]:  # type: ignore[union-attr]
+        node = ref.get_object()
+        if node["/T"] == hidden:
+            node[NameObject("/F")] = NumberObject(2 | 4)  # Hidden + Print
+        if node["/T"] == calculated:
+            script = DictionaryObject(
+                {
+                    NameObject("/S"): NameObject("/JavaScript"),
+                    NameObject("/JS"): TextStringObject('AFSimple_Calculate("SUM", ["a"]);'),
+                }
+            )
+            node[NameObject("/AA")] = DictionaryObject({NameObject("/C"): script})
+            acro[NameObject("/CO")] = ArrayObject([ref])

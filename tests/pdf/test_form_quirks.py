@@ -7,7 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from form_builders import make_fields_indirect, rewrite, split_radio_form, text_form
+from form_builders import (
+    hide_and_calculate,
+    make_fields_indirect,
+    rewrite,
+    split_radio_form,
+    text_form,
+)
 from pdf_tools import pdftotext
 from pypdf import PdfReader
 from pypdf.generic import IndirectObject
@@ -134,3 +140,45 @@ def test_same_named_radio_halves_fill_as_one_group(
                 for f in PdfReader(out).root_object["/AcroForm"]["/Fields"]
             }
             assert values == {"/" + next(k for k, v in expected.items() if v != "Off")}
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. `pdf fields`: hidden and calculated fields
+
+
+def test_pdf_fields_marks_hidden_and_calculated_fields(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from mergekit.cli import main
+
+    blank = text_form(tmp_path / "plain.pdf", name={}, secret={"y": 600}, total={"y": 500})
+    form = rewrite(blank, tmp_path / "calc.pdf", lambda w: hide_and_calculate(w, "secret", "total"))
+    info = {f.name: f for f in inspect_form(form).fields}
+    assert (info["name"].hidden, info["secret"].hidden, info["total"].hidden) == (
+        False,
+        True,
+        False,
+    )
+    assert [n for n, f in info.items() if f.calculated] == ["total"]
+
+    shown = CliRunner().invoke(main, ["pdf", "fields", str(form)])
+    assert shown.exit_code == 0, shown.output
+    lines = {line.split()[0]: line for line in shown.output.splitlines() if line.startswith("  ")}
+    assert "HIDDEN" in lines["secret"]
+    assert "HIDDEN" not in lines["name"]
+    assert "CALCULATED" in lines["total"]
+    assert "calculated by the form's own scripts (total)" in shown.output
+    assert "does not recompute" in shown.output
+
+    as_json = CliRunner().invoke(main, ["pdf", "fields", "--json", str(form)])
+    fields = {f["name"]: f for f in json.loads(as_json.output)["fields"]}
+    assert fields["secret"]["hidden"] is True
+    assert fields["total"]["calculated"] is True
+    assert fields["name"]["hidden"] is fields["name"]["calculated"] is False
+
+
+def test_a_form_without_scripts_has_no_calculated_note(tmp_path: Path) -> None:
+    form = text_form(tmp_path / "plain.pdf", name={})
+    assert not any("calculated" in n for n in inspect_form(form).notes)
