@@ -115,19 +115,23 @@ class Prepared:
     notes: tuple[str, ...]
     field_info: dict[str, str] = field(default_factory=dict)  # name -> kind
 
-    def render(self, values: Mapping[str, Value], flatten: bool) -> tuple[bytes, list[str]]:
-        """The filled copy's bytes, and notes for staff."""
+    def render(
+        self, values: Mapping[str, Value], flatten: bool
+    ) -> tuple[bytes, list[str], list[str]]:
+        """The filled copy's bytes, notes for staff, and the values that did not fit their
+        box (someone must write those in by hand)."""
         up = _Update(self.base, self.size)
         notes: list[str] = []
+        cut: list[str] = []
         drawn: dict[str, Appearance] = {}  # widget ref -> new appearance (for flattening)
         chosen: dict[str, str] = {}  # widget ref -> chosen state
         res = f"/Resources<</Font<</{FONT_RESOURCE} {self.font_ref} R>>>>".encode("ascii")
         for name, value in values.items():
             for plan in self.fields[name]:
-                _fill(self, plan, value, up, res, notes, drawn, chosen, flatten)
+                _fill(self, plan, value, up, res, notes, cut, drawn, chosen, flatten)
         if flatten:
             self._flatten(up, drawn, chosen)
-        return up.finish(self.prev, self.trailer), notes
+        return up.finish(self.prev, self.trailer), notes, list(dict.fromkeys(cut))
 
     def _flatten(self, up: _Update, drawn: dict[str, Appearance], chosen: dict[str, str]) -> None:
         for page in self.pages:
@@ -179,6 +183,7 @@ def _fill(
     up: _Update,
     res: bytes,
     notes: list[str],
+    cut: list[str],
     drawn: dict[str, Appearance],
     chosen: dict[str, str],
     flatten: bool,
@@ -206,9 +211,9 @@ def _fill(
     if not text and plan.blank:
         return  # already empty in the template: nothing to write
     if plan.max_len and len(text) > plan.max_len and plan.kind == "text":
-        notes.append(
+        cut.append(
             f"{plan.name}: {text!r} is longer than the field allows ({plan.max_len} "
-            f"characters); it was cut to {text[: plan.max_len]!r}"
+            f"characters); it was cut to {text[: plan.max_len]!r} - write the rest in by hand"
         )
         text = text[: plan.max_len]
     missing = form.font.missing(text)
@@ -234,7 +239,13 @@ def _fill(
             shown = text
             if plan.kind == "combo":
                 shown = next((d for e, d in plan.options if e == text), text)
-            content = pdfdraw.text_appearance(form.font, w.box, plan.style, shown)
+            content, lost = pdfdraw.text_appearance(form.font, w.box, plan.style, shown)
+            if lost and not w.hidden and w.page is not None:
+                cut.append(
+                    f"{plan.name}: {shown!r} does not fit its box even in "
+                    f"{pdfdraw.MIN_SIZE:g} pt type; {lost!r} was cut off the page - "
+                    "write it in by hand, or shorten it in the workbook"
+                )
         n = up.stream(
             b"/Type/XObject/Subtype/Form" + w.bbox_entry.encode("ascii") + res,
             content.encode("ascii"),

@@ -182,3 +182,72 @@ def test_pdf_fields_marks_hidden_and_calculated_fields(tmp_path: Path) -> None:
 def test_a_form_without_scripts_has_no_calculated_note(tmp_path: Path) -> None:
     form = text_form(tmp_path / "plain.pdf", name={})
     assert not any("calculated" in n for n in inspect_form(form).notes)
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Values too long for their box
+
+
+LONG = "Alexandria-Konstantina Wolfeschlegelsteinhausenbergerdorff-Featherstonehaugh"
+
+
+def test_a_long_value_in_a_multiline_field_wraps_and_shows_every_word(tmp_path: Path) -> None:
+    form = text_form(
+        tmp_path / "lines.pdf", note={"fieldFlags": "multiline", "height": 60, "width": 200}
+    )
+    out = tmp_path / "filled.pdf"
+    report = fill_form(form, {"note": LONG}, out)
+    assert report.cut == ()
+    shown = "".join(pdftotext(out).split())
+    assert "".join(LONG.split()) in shown.replace("-", "-")  # every letter, over several lines
+    assert len([ln for ln in pdftotext(out).splitlines() if ln.strip()]) >= 2
+
+
+@pytest.mark.parametrize("q", [0, 1, 2])
+def test_a_value_too_long_for_a_single_line_box_is_reported_with_what_was_cut(
+    tmp_path: Path, q: int
+) -> None:
+    from form_builders import acroform
+    from pypdf.generic import NameObject, NumberObject
+
+    blank = text_form(tmp_path / "short.pdf", surname={"width": 60, "height": 14})
+
+    def align(writer: object) -> None:
+        for ref in acroform(writer)["/Fields"]:  # type: ignore[arg-type]
+            ref.get_object()[NameObject("/Q")] = NumberObject(q)
+
+    form = rewrite(blank, tmp_path / "aligned.pdf", align)
+    out = tmp_path / "filled.pdf"
+    report = fill_form(form, {"surname": LONG}, out)
+
+    assert len(report.cut) == 1
+    warning = report.cut[0]
+    assert warning.startswith("surname: ")
+    assert warning in report.notes
+    shown = pdftotext(out).strip()
+    assert shown
+    assert LONG.startswith(shown)  # the start shows, whatever the alignment
+    lost = LONG[len(shown) :]
+    assert f"{lost!r} was cut off" in warning
+    fields = PdfReader(out).get_fields() or {}
+    assert fields["surname"]["/V"] == LONG  # the form still holds the whole value
+
+
+def test_a_multiline_box_too_small_for_every_line_reports_the_lines_cut(tmp_path: Path) -> None:
+    form = text_form(
+        tmp_path / "lines.pdf",
+        note={"fieldFlags": "multiline", "height": 30, "width": 120, "maxlen": 1000},
+    )
+    out = tmp_path / "filled.pdf"
+    text = " ".join(f"line{i:02d}" for i in range(80))
+    report = fill_form(form, {"note": text}, out)
+    assert len(report.cut) == 1
+    shown = pdftotext(out).split()
+    assert shown == text.split()[: len(shown)]
+    assert f"{' '.join(text.split()[len(shown) :])!r} was cut off" in report.cut[0]
+
+
+def test_a_value_that_fits_is_not_reported(tmp_path: Path) -> None:
+    form = text_form(tmp_path / "plain.pdf", surname={})
+    report = fill_form(form, {"surname": "Okafor"}, tmp_path / "filled.pdf")
+    assert report.cut == ()
