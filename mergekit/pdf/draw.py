@@ -13,7 +13,22 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mergekit.pdf.font import TrueTypeFont
+from typing import Protocol
+
+
+class Face(Protocol):
+    """What drawing needs of the fonts: the bundled font alone (:class:`TrueTypeFont`) or
+    the fallback chain of one filled copy (:class:`mergekit.pdf.typeset.Typesetter`)."""
+
+    @property
+    def ascent(self) -> float: ...
+
+    @property
+    def descent(self) -> float: ...
+
+    def width(self, text: str, size: float) -> float: ...
+
+    def show(self, text: str, x: float, y: float, size: float) -> str: ...
 
 FONT_RESOURCE = "MkF"  # the name of mergekit's font in every appearance's /Resources
 MIN_SIZE = 5.0  # smallest font size mergekit shrinks text to before clipping it
@@ -66,7 +81,7 @@ def frame(box: Box) -> str:
     return "\n".join(parts)
 
 
-def wrap(font: TrueTypeFont, text: str, size: float, width: float) -> list[str]:
+def wrap(font: Face, text: str, size: float, width: float) -> list[str]:
     """Greedy word wrap to ``width`` points; explicit newlines kept; long words broken."""
     lines: list[str] = []
     space = font.width(" ", size)
@@ -95,7 +110,7 @@ def wrap(font: TrueTypeFont, text: str, size: float, width: float) -> list[str]:
     return lines
 
 
-def text_appearance(font: TrueTypeFont, box: Box, style: TextStyle, text: str) -> tuple[str, str]:
+def text_appearance(font: Face, box: Box, style: TextStyle, text: str) -> tuple[str, str]:
     """Content stream of a text field (or combo box) showing ``text``, and the part of the
     text that could not be shown even at :data:`MIN_SIZE` ("" when it all shows)."""
     inset = box.border_width + 2.0 if box.border_width else 2.0
@@ -118,11 +133,11 @@ def text_appearance(font: TrueTypeFont, box: Box, style: TextStyle, text: str) -
     return (f"{under}\n/Tx BMC\n{inner}\nEMC" if under else f"/Tx BMC\n{inner}\nEMC"), cut
 
 
-def _line_height(font: TrueTypeFont, size: float) -> float:
+def _line_height(font: Face, size: float) -> float:
     return (font.ascent - font.descent) * size / 1000.0
 
 
-def _fitting(font: TrueTypeFont, text: str, size: float, width: float) -> int:
+def _fitting(font: Face, text: str, size: float, width: float) -> int:
     """How many leading characters of ``text`` fit in ``width`` points."""
     lo, hi = 0, len(text)
     while lo < hi:
@@ -135,7 +150,7 @@ def _fitting(font: TrueTypeFont, text: str, size: float, width: float) -> int:
 
 
 def _single(
-    font: TrueTypeFont,
+    font: Face,
     style: TextStyle,
     text: str,
     inset: float,
@@ -164,7 +179,7 @@ def _single(
     x = _aligned(align, inset, avail_w, natural)
     return (
         f"BT\n/{FONT_RESOURCE} {_n(size)} Tf\n{style.colour}\n"
-        f"{_n(x)} {_n(y)} Td\n<{font.hex(text)}> Tj\nET\n"
+        f"{font.show(text, x, y, size)}ET\n"
     ), cut
 
 
@@ -177,7 +192,7 @@ def _aligned(align: int, inset: float, avail_w: float, natural: float) -> float:
 
 
 def _multiline(
-    font: TrueTypeFont,
+    font: Face,
     style: TextStyle,
     text: str,
     inset: float,
@@ -204,7 +219,7 @@ def _multiline(
         if shown and y + font.descent * size / 1000.0 < bottom:
             break  # this line would be cut through: it and the rest are reported instead
         x = _aligned(style.align, inset, avail_w, font.width(line, size))
-        out.append(f"1 0 0 1 {_n(x)} {_n(y)} Tm <{font.hex(line)}> Tj\n")
+        out.append(font.show(line, x, y, size))
         y -= leading
         shown += 1
     out.append("ET\n")
@@ -212,7 +227,7 @@ def _multiline(
     return "".join(out), cut
 
 
-def _comb(font: TrueTypeFont, box: Box, style: TextStyle, text: str, avail_h: float) -> str:
+def _comb(font: Face, box: Box, style: TextStyle, text: str, avail_h: float) -> str:
     cell = box.width / style.comb
     size = style.size or min(AUTO_MAX, avail_h / ((font.ascent - font.descent) / 1000.0))
     widest = max(font.width(c, size) for c in text)
@@ -227,13 +242,13 @@ def _comb(font: TrueTypeFont, box: Box, style: TextStyle, text: str, avail_h: fl
     first = free // 2 if style.align == 1 else free if style.align == 2 else 0
     for i, ch in enumerate(shown, start=first):
         x = cell * i + (cell - font.width(ch, size)) / 2
-        out.append(f"1 0 0 1 {_n(x)} {_n(y)} Tm <{font.hex(ch)}> Tj\n")
+        out.append(font.show(ch, x, y, size))
     out.append("ET\n")
     return "".join(out)
 
 
 def list_appearance(
-    font: TrueTypeFont,
+    font: Face,
     box: Box,
     style: TextStyle,
     options: Sequence[str],
@@ -258,8 +273,8 @@ def list_appearance(
         baseline = y - leading + (leading - _line_height(font, size)) / 2
         baseline -= font.descent * size / 1000.0
         out.append(
-            f"BT /{FONT_RESOURCE} {_n(size)} Tf {style.colour} {_n(inset + 1)} {_n(baseline)} Td "
-            f"<{font.hex(options[i])}> Tj ET\n"
+            f"BT /{FONT_RESOURCE} {_n(size)} Tf {style.colour}\n"
+            f"{font.show(options[i], inset + 1, baseline, size)}ET\n"
         )
         y -= leading
     out.append("Q")

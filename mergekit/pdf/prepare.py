@@ -35,7 +35,13 @@ from mergekit.core.errors import FormFieldError
 from mergekit.pdf import draw as pdfdraw
 from mergekit.pdf.draw import FONT_RESOURCE, Box, TextStyle
 from mergekit.pdf.fill import Appearance, FieldPlan, PagePlan, Prepared, WidgetPlan
-from mergekit.pdf.font import TrueTypeFont, bundled_font
+from mergekit.pdf.font import (
+    FormFont,
+    TrueTypeFont,
+    bundled_font,
+    parse_cid_widths,
+    parse_to_unicode,
+)
 from mergekit.pdf.pdfbytes import (
     ROTATIONS,
     _body,
@@ -446,7 +452,68 @@ def _plan(path: Path, base: bytes, font: TrueTypeFont, notes: tuple[str, ...]) -
         pages=pages,
         notes=notes,
         field_info={name: plans[0].kind for name, plans in fields.items()},
+        form_fonts=_form_fonts(acro),
     )
+
+
+def _plain(value: Any) -> Any:
+    """A pypdf array of numbers (nested) as Python lists and floats."""
+    value = _resolved(value)
+    if isinstance(value, ArrayObject):
+        return [_plain(v) for v in value]
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _form_fonts(acro: DictionaryObject) -> tuple[FormFont, ...]:
+    """The form's own embedded Type0 / Identity-H fonts with a ToUnicode map (what a CJK
+    form embeds): mergekit draws with them what its bundled font lacks."""
+    dr = _resolved(acro.get("/DR"))
+    fonts = _resolved(dr.get("/Font")) if isinstance(dr, DictionaryObject) else None
+    if not isinstance(fonts, DictionaryObject):
+        return ()
+    out: list[FormFont] = []
+    for key in fonts:
+        ref = fonts.raw_get(key)
+        font = _resolved(ref)
+        if key == "/" + FONT_RESOURCE or not isinstance(ref, IndirectObject):
+            continue
+        try:
+            found = _form_font(str(key)[1:], _ref(ref), font)
+        except Exception:  # a damaged font: the next font in the chain draws instead
+            found = None
+        if found is not None:
+            out.append(found)
+    return tuple(out)
+
+
+def _form_font(name: str, ref: str, font: Any) -> FormFont | None:
+    if not isinstance(font, DictionaryObject) or font.get("/Subtype") != "/Type0":
+        return None
+    if font.get("/Encoding") != "/Identity-H":
+        return None
+    to_unicode = _resolved(font.get("/ToUnicode"))
+    descendants = _resolved(font.get("/DescendantFonts"))
+    if not isinstance(to_unicode, StreamObject) or not isinstance(descendants, ArrayObject):
+        return None
+    cid = _resolved(descendants[0]) if descendants else None
+    descriptor = _resolved(cid.get("/FontDescriptor")) if isinstance(cid, DictionaryObject) else None
+    if not isinstance(descriptor, DictionaryObject) or not any(
+        k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")
+    ):
+        return None  # not embedded: the viewer's font, which may not have the glyphs
+    code_of: dict[str, int] = {}
+    for code, text in sorted(parse_to_unicode(to_unicode.get_data()).items()):
+        if code and len(text) == 1:
+            code_of.setdefault(text, code)
+    if not code_of:
+        return None
+    assert isinstance(cid, DictionaryObject)
+    w = _plain(cid.get("/W")) if "/W" in cid else []
+    dw = float(_plain(cid.get("/DW"))) if "/DW" in cid else 1000.0
+    return FormFont(name, ref, code_of, parse_cid_widths(w), dw)
 
 
 def _field_plan(
