@@ -104,3 +104,126 @@ def hide_and_calculate(writer: PdfWriter, hidden: str, calculated: str) -> None:
             )
             node[NameObject("/AA")] = DictionaryObject({NameObject("/C"): script})
             acro[NameObject("/CO")] = ArrayObject([ref])
+
+
+def installed_font(ch: str) -> tuple[str, int] | None:
+    """(file, face index) of an installed font fontconfig finds for ``ch``."""
+    import shutil
+    import subprocess
+
+    fc = shutil.which("fc-list")
+    if fc is None:
+        return None
+    found = subprocess.run(
+        [fc, "--format", "%{file}|%{index}\n", f":charset={ord(ch):x}:outline=true"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    cff = [line for line in found if line.split("|")[0].endswith((".otf", ".ttc"))]
+    if not (cff or found):
+        return None
+    file, index = (cff or found)[0].rsplit("|", 1)
+    return file, int(index)
+
+
+def embed_cjk_font(writer: PdfWriter, field: str, chars: str, resource: str = "FCJK") -> None:
+    """Give the form its own embedded CJK font, as a council's Chinese-language form has: a
+    CID-keyed CFF subset of an installed CJK font holding only ``chars``, a Type0 /
+    Identity-H font in /AcroForm /DR with a ToUnicode map, and the field's /DA using it."""
+    import io
+
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+    from pypdf.generic import (
+        DecodedStreamObject,
+        FloatObject,
+        NumberObject,
+        StreamObject,
+        TextStringObject,
+    )
+
+    where = installed_font(chars[0])
+    assert where is not None, "no CJK font installed (Debian: fonts-noto-cjk)"
+    tt = TTFont(where[0], fontNumber=where[1])
+    cmap = tt.getBestCmap()
+    options = subset.Options()
+    options.layout_features = []
+    options.desubroutinize = True
+    sub = subset.Subsetter(options)
+    sub.populate(glyphs=[cmap[ord(c)] for c in chars])
+    sub.subset(tt)
+    buf = io.BytesIO()
+    tt.save(buf)
+    tt = TTFont(io.BytesIO(buf.getvalue()))
+    cff = tt.getTableData("CFF ")
+    scale = 1000 / tt["head"].unitsPerEm
+    cid_of = {c: int(tt.getBestCmap()[ord(c)][3:]) for c in chars}
+    widths = ArrayObject()
+    for c in chars:
+        advance = tt["hmtx"][tt.getBestCmap()[ord(c)]][0]
+        widths += [NumberObject(cid_of[c]), ArrayObject([NumberObject(round(advance * scale))])]
+
+    program = StreamObject()
+    program._data = cff
+    program[NameObject("/Subtype")] = NameObject("/CIDFontType0C")
+    lines = [f"<{cid_of[c]:04X}> <{ord(c):04X}>" for c in chars]
+    cmap_text = (
+        "/CIDInit /ProcSet findresource begin 12 dict begin begincmap "
+        "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def "
+        "/CMapName /Adobe-Identity-UCS def /CMapType 2 def 1 begincodespacerange "
+        f"<0000> <FFFF> endcodespacerange {len(lines)} beginbfchar\n"
+        + "\n".join(lines)
+        + "\nendbfchar endcmap CMapName currentdict /CMap defineresource pop end end"
+    )
+    to_unicode = DecodedStreamObject()
+    to_unicode.set_data(cmap_text.encode("ascii"))
+    base = NameObject("/ABCDEF+FormCJK")
+    descriptor = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/FontDescriptor"),
+            NameObject("/FontName"): base,
+            NameObject("/Flags"): NumberObject(4),
+            NameObject("/FontBBox"): ArrayObject([NumberObject(v) for v in (0, -120, 1000, 880)]),
+            NameObject("/ItalicAngle"): NumberObject(0),
+            NameObject("/Ascent"): FloatObject(880),
+            NameObject("/Descent"): FloatObject(-120),
+            NameObject("/CapHeight"): FloatObject(700),
+            NameObject("/StemV"): NumberObject(80),
+            NameObject("/FontFile3"): writer._add_object(program),
+        }
+    )
+    cid_font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/CIDFontType0"),
+            NameObject("/BaseFont"): base,
+            NameObject("/CIDSystemInfo"): DictionaryObject(
+                {
+                    NameObject("/Registry"): TextStringObject("Adobe"),
+                    NameObject("/Ordering"): TextStringObject("Identity"),
+                    NameObject("/Supplement"): NumberObject(0),
+                }
+            ),
+            NameObject("/FontDescriptor"): writer._add_object(descriptor),
+            NameObject("/W"): widths,
+        }
+    )
+    type0 = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type0"),
+            NameObject("/BaseFont"): base,
+            NameObject("/Encoding"): NameObject("/Identity-H"),
+            NameObject("/DescendantFonts"): ArrayObject([writer._add_object(cid_font)]),
+            NameObject("/ToUnicode"): writer._add_object(to_unicode),
+        }
+    )
+    acro = acroform(writer)
+    dr = acro.setdefault(NameObject("/DR"), DictionaryObject()).get_object()
+    fonts = dr.setdefault(NameObject("/Font"), DictionaryObject()).get_object()
+    fonts[NameObject("/" + resource)] = writer._add_object(type0)
+    for ref in acro["/Fields"]:  # type: ignore[union-attr]
+        node = ref.get_object()
+        if node["/T"] == field:
+            node[NameObject("/DA")] = TextStringObject(f"/{resource} 12 Tf 0 g")

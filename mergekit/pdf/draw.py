@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-
 from typing import Protocol
 
 
@@ -29,6 +28,7 @@ class Face(Protocol):
     def width(self, text: str, size: float) -> float: ...
 
     def show(self, text: str, x: float, y: float, size: float) -> str: ...
+
 
 FONT_RESOURCE = "MkF"  # the name of mergekit's font in every appearance's /Resources
 MIN_SIZE = 5.0  # smallest font size mergekit shrinks text to before clipping it
@@ -178,8 +178,7 @@ def _single(
     y = (box.height - _line_height(font, size)) / 2 - font.descent * size / 1000.0
     x = _aligned(align, inset, avail_w, natural)
     return (
-        f"BT\n/{FONT_RESOURCE} {_n(size)} Tf\n{style.colour}\n"
-        f"{font.show(text, x, y, size)}ET\n"
+        f"BT\n/{FONT_RESOURCE} {_n(size)} Tf\n{style.colour}\n{font.show(text, x, y, size)}ET\n"
     ), cut
 
 

@@ -379,42 +379,46 @@ def _load_system_font(path: Path, index: int) -> SystemFont | None:
     try:
         from fontTools.ttLib import TTFont
 
-        tt = TTFont(str(path), fontNumber=index, lazy=True)
-        if "glyf" not in tt and "CFF " not in tt:
-            return None  # bitmap-only (CBDT, sbix): nothing a PDF can draw as text
-        head = tt["head"]
-        upem = int(head.unitsPerEm)
-        scale = 1000.0 / upem
-        hhea = tt["hhea"]
-        os2 = tt["OS/2"] if "OS/2" in tt else None
-        cap = getattr(os2, "sCapHeight", 0) or hhea.ascent * 0.7
-        cmap = dict(tt.getBestCmap() or {})
-        order = list(tt.getGlyphOrder())
-        hmtx = tt["hmtx"].metrics
-        name = tt["name"].getDebugName(6) if "name" in tt else None
-        ps = "".join(c for c in (name or path.stem) if c.isascii() and (c.isalnum() or c in "-_"))
-        ps = ps or "Font"
-        return SystemFont(
-            path=path,
-            index=index,
-            ps_name=ps,
-            upem=upem,
-            ascent=hhea.ascent * scale,
-            descent=hhea.descent * scale,
-            cap_height=cap * scale,
-            bbox=(
-                head.xMin * scale,
-                head.yMin * scale,
-                head.xMax * scale,
-                head.yMax * scale,
-            ),
-            cff="CFF " in tt,
-            cmap=cmap,
-            glyph_order=order,
-            advances={g: m[0] * scale for g, m in hmtx.items()},
-        )
+        with TTFont(str(path), fontNumber=index, lazy=True) as tt:
+            return _read_system_font(tt, path, index)
     except Exception:  # a damaged or unreadable font: fontconfig's next choice is used
         return None
+
+
+def _read_system_font(tt: Any, path: Path, index: int) -> SystemFont | None:
+    if "glyf" not in tt and "CFF " not in tt:
+        return None  # bitmap-only (CBDT, sbix): nothing a PDF can draw as text
+    head = tt["head"]
+    upem = int(head.unitsPerEm)
+    scale = 1000.0 / upem
+    hhea = tt["hhea"]
+    os2 = tt.get("OS/2", None)
+    cap = getattr(os2, "sCapHeight", 0) or hhea.ascent * 0.7
+    cmap = dict(tt.getBestCmap() or {})
+    order = list(tt.getGlyphOrder())
+    hmtx = tt["hmtx"].metrics
+    name = tt["name"].getDebugName(6) if "name" in tt else None
+    ps = "".join(c for c in (name or path.stem) if c.isascii() and (c.isalnum() or c in "-_"))
+    ps = ps or "Font"
+    return SystemFont(
+        path=path,
+        index=index,
+        ps_name=ps,
+        upem=upem,
+        ascent=hhea.ascent * scale,
+        descent=hhea.descent * scale,
+        cap_height=cap * scale,
+        bbox=(
+            head.xMin * scale,
+            head.yMin * scale,
+            head.xMax * scale,
+            head.yMax * scale,
+        ),
+        cff="CFF " in tt,
+        cmap=cmap,
+        glyph_order=order,
+        advances={g: m[0] * scale for g, m in hmtx.items()},
+    )
 
 
 @cache

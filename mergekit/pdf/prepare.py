@@ -499,7 +499,9 @@ def _form_font(name: str, ref: str, font: Any) -> FormFont | None:
     if not isinstance(to_unicode, StreamObject) or not isinstance(descendants, ArrayObject):
         return None
     cid = _resolved(descendants[0]) if descendants else None
-    descriptor = _resolved(cid.get("/FontDescriptor")) if isinstance(cid, DictionaryObject) else None
+    descriptor = (
+        _resolved(cid.get("/FontDescriptor")) if isinstance(cid, DictionaryObject) else None
+    )
     if not isinstance(descriptor, DictionaryObject) or not any(
         k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")
     ):

@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import unicodedata
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+
 from mergekit.pdf.font import FormFont, SystemFont, TrueTypeFont, system_font_for
 from mergekit.pdf.pdfbytes import _Update
 
@@ -60,9 +62,35 @@ def _attaches(ch: str) -> bool:
     )
 
 
+_LEVEL = re.compile(r"Level\(\s*(\d+),?\s*\)")
+
+
 def bidi_levels(text: str) -> list[int]:
     """The resolved embedding level of each character (UAX #9, paragraph direction from
-    the first strong character), from python-bidi's implementation of the algorithm."""
+    the first strong character).
+
+    From python-bidi's Rust implementation (the unicode-bidi crate, which pairs brackets as
+    Unicode 6.3+ asks: "محمد (Sam)" keeps "(Sam)" together), read from the levels its
+    documented ``debug=True`` returns (one per UTF-8 byte). Should that output ever change
+    shape, python-bidi's older pure-Python implementation gives the levels instead."""
+    from bidi import get_display
+
+    debug = str(get_display(text, debug=True))
+    section = debug.split("levels:", 1)[1].split("paragraphs:", 1)[0] if "levels:" in debug else ""
+    per_byte = [int(m) for m in _LEVEL.findall(section)]
+    encoded = [len(c.encode("utf-8")) for c in text]
+    if len(per_byte) != sum(encoded):
+        return _bidi_levels_v1(text)
+    out: list[int] = []
+    at = 0
+    for n in encoded:
+        out.append(per_byte[at])
+        at += n
+    return out
+
+
+def _bidi_levels_v1(text: str) -> list[int]:
+    """The levels from python-bidi's pure-Python implementation (no bracket pairs)."""
     from bidi import algorithm as uax9
 
     storage = uax9.get_empty_storage()
@@ -130,7 +158,9 @@ def _code(font: SystemFont, gid: int) -> int:
 
 
 @lru_cache(maxsize=4096)
-def _shape(font: SystemFont, text: str, rtl: bool) -> tuple[tuple[int, int, float, float, float], ...]:
+def _shape(
+    font: SystemFont, text: str, rtl: bool
+) -> tuple[tuple[int, int, float, float, float], ...]:
     """(glyph id, cluster, advance, dx, dy) of ``text`` in visual order, 1/1000 em."""
     import uharfbuzz as hb
 
@@ -263,10 +293,7 @@ class Typesetter:
         fonts: list[str | FormFont | SystemFont] = []
         for i, c in enumerate(text):
             chosen: str | FormFont | SystemFont | None
-            if i and _attaches(c):
-                chosen = fonts[-1]
-            else:
-                chosen = self._font_for(c)
+            chosen = fonts[-1] if i and _attaches(c) else self._font_for(c)
             fonts.append(chosen if chosen is not None else FONT_RESOURCE)
         # Logical runs of one font and one level.
         pieces: list[tuple[int, int, str | FormFont | SystemFont, int]] = []
@@ -275,7 +302,6 @@ class Typesetter:
             if (
                 i == len(text)
                 or fonts[i] is not fonts[start]
-                and fonts[i] != fonts[start]
                 or levels[i] != levels[start]
             ):
                 pieces.append((start, i, fonts[start], levels[start]))
@@ -304,8 +330,10 @@ class Typesetter:
         embedded = self._embed_slot(font)
         shaped = _shape(font, text, bool(level % 2))
         clusters = sorted({c for _, c, _, _, _ in shaped})
-        ends = {c: (clusters[i + 1] if i + 1 < len(clusters) else len(text)) for i, c in
-                enumerate(clusters)}
+        ends = {
+            c: (clusters[i + 1] if i + 1 < len(clusters) else len(text))
+            for i, c in enumerate(clusters)
+        }
         seen: set[int] = set()
         glyphs_out: list[Glyph] = []
         for gid, cluster, adv, dx, dy in shaped:
@@ -390,12 +418,12 @@ def _subset(font: SystemFont, names: frozenset[str]) -> bytes:
         "GSUB", "GPOS", "GDEF", "BASE", "JSTF", "MATH", "VORG", "vhea", "vmtx", "DSIG",
         "kern", "morx", "FFTM", "CBDT", "CBLC", "sbix", "COLR", "CPAL", "SVG ", "EBDT", "EBLC",
     ]  # fmt: skip
-    tt = TTFont(str(font.path), fontNumber=font.index)
-    sub = subset.Subsetter(options)
-    sub.populate(glyphs=sorted(names))
-    sub.subset(tt)
-    buf = io.BytesIO()
-    tt.save(buf)
+    with TTFont(str(font.path), fontNumber=font.index) as tt:
+        sub = subset.Subsetter(options)
+        sub.populate(glyphs=sorted(names))
+        sub.subset(tt)
+        buf = io.BytesIO()
+        tt.save(buf)
     return buf.getvalue()
 
 
