@@ -299,11 +299,7 @@ class Typesetter:
         pieces: list[tuple[int, int, str | FormFont | SystemFont, int]] = []
         start = 0
         for i in range(1, len(text) + 1):
-            if (
-                i == len(text)
-                or fonts[i] is not fonts[start]
-                or levels[i] != levels[start]
-            ):
+            if i == len(text) or fonts[i] is not fonts[start] or levels[i] != levels[start]:
                 pieces.append((start, i, fonts[start], levels[start]))
                 start = i
         runs = [self._run(text[a:b], font, level) for a, b, font, level in pieces]
