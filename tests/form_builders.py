@@ -227,3 +227,17 @@ def embed_cjk_font(writer: PdfWriter, field: str, chars: str, resource: str = "F
         node = ref.get_object()
         if node["/T"] == field:
             node[NameObject("/DA")] = TextStringObject(f"/{resource} 12 Tf 0 g")
+
+
+def make_everything_indirect(writer: PdfWriter) -> None:
+    """/Fields, every /Kids array, /DR and /DA as references to objects."""
+    acro = acroform(writer)
+    make_fields_indirect(writer)
+    for ref in acro["/Fields"]:  # type: ignore[union-attr]
+        node = ref.get_object()
+        if "/Kids" in node:
+            node[NameObject("/Kids")] = writer._add_object(ArrayObject(list(node["/Kids"])))
+    if "/DR" in acro:
+        acro[NameObject("/DR")] = writer._add_object(acro["/DR"].get_object())
+    if "/DA" in acro:
+        acro[NameObject("/DA")] = writer._add_object(acro["/DA"].get_object())

@@ -251,3 +251,25 @@ def test_a_value_that_fits_is_not_reported(tmp_path: Path) -> None:
     form = text_form(tmp_path / "plain.pdf", surname={})
     report = fill_form(form, {"surname": "Okafor"}, tmp_path / "filled.pdf")
     assert report.cut == ()
+
+
+def test_indirect_kids_and_resources_fill_and_keep_every_field(tmp_path: Path) -> None:
+    from form_builders import make_everything_indirect, reportlab_form
+
+    def draw(form: object) -> None:
+        form.textfield(name="surname", x=72, y=760, width=300, height=22)  # type: ignore[attr-defined]
+        for i, value in enumerate(("Yes", "No")):
+            form.radio(name="consent", value=value, x=72 + 100 * i, y=700, size=18)  # type: ignore[attr-defined]
+
+    blank = reportlab_form(tmp_path / "blank.pdf", draw)
+    form = rewrite(blank, tmp_path / "indirect.pdf", make_everything_indirect)
+    group = PdfReader(form).root_object["/AcroForm"]["/Fields"][1].get_object()
+    assert isinstance(group.raw_get("/Kids"), IndirectObject)
+
+    out = tmp_path / "filled.pdf"
+    fill_form(form, {"surname": "Okafor", "consent": "No"}, out)
+    before = [(f.name, f.kind, f.export_values) for f in inspect_form(form).fields]
+    assert [(f.name, f.kind, f.export_values) for f in inspect_form(out).fields] == before
+    assert before == [("surname", "text", ()), ("consent", "radio", ("Yes", "No"))]
+    values = {f.name: f.value for f in inspect_form(out).fields}
+    assert values == {"surname": "Okafor", "consent": "No"}
