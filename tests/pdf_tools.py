@@ -134,3 +134,102 @@ def render_gray(
     m = re.match(rb"P5\s+(\d+)\s+(\d+)\s+(\d+)\s", data)
     assert m is not None
     return int(m.group(1)), int(m.group(2)), data[m.end() :]
+
+
+BIDI_MARKS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e"))
+
+
+def plain(text: str) -> str:
+    """pdftotext's output without the embedding marks it wraps right-to-left text in."""
+    return text.translate(BIDI_MARKS)
+
+
+def drawn_text(pdf: Path, field: str) -> str:
+    """The characters of a field's appearance in the order it draws them (left to right:
+    visual order), each glyph read back through its font's ToUnicode map."""
+    reader = PdfReader(pdf)
+    out = []
+    for page in reader.pages:
+        for annot in page.get("/Annots", []):
+            a = annot.get_object()
+            if str(a.get("/T", a.get("/Parent", {}).get("/T", ""))) != field:
+                continue
+            ap = a["/AP"]["/N"].get_object()
+            fonts = ap["/Resources"]["/Font"]
+            current: dict[int, str] = {}
+            content = ap.get_data().decode("latin-1")
+            for m in re.finditer(r"/([A-Za-z0-9]+) [\d.]+ Tf|<([0-9A-F]+)> Tj", content):
+                if m.group(1):
+                    cmap = fonts["/" + m.group(1)].get_object()["/ToUnicode"].get_object()
+                    text = cmap.get_data().decode("latin-1")
+                    current = {
+                        int(c, 16): bytes.fromhex(u).decode("utf-16-be")
+                        for c, u in re.findall(r"<([0-9A-F]{4})> <([0-9A-F]+)>", text)
+                    }
+                    continue
+                hexes = m.group(2)
+                out += [current.get(int(hexes[i : i + 4], 16), "") for i in range(0, len(hexes), 4)]
+    return "".join(out)
+
+
+def drawn_glyphs(pdf: Path, field: str) -> list[tuple[str, int, bool]]:
+    """(font's BaseFont, code, the glyph has an outline) for every glyph the field's
+    appearance draws, read back from the embedded font programs with fontTools - so a value
+    drawn as .notdef boxes (or with a glyph the font lacks) shows as False."""
+    import io
+
+    from fontTools.cffLib import CFFFontSet
+    from fontTools.ttLib import TTFont
+
+    reader = PdfReader(pdf)
+    out: list[tuple[str, int, bool]] = []
+    for page in reader.pages:
+        for annot in page.get("/Annots", []):
+            a = annot.get_object()
+            names, node = [], a
+            while node is not None:
+                if "/T" in node:
+                    names.append(str(node["/T"]))
+                node = node.get("/Parent")
+                node = node.get_object() if node is not None else None
+            if ".".join(reversed(names)) != field:
+                continue
+            ap = a["/AP"]["/N"].get_object()
+            fonts = ap["/Resources"]["/Font"]
+            content = ap.get_data().decode("latin-1")
+            current = ""
+            for m in re.finditer(r"/([A-Za-z0-9]+) [\d.]+ Tf|<([0-9A-F]+)> Tj", content):
+                if m.group(1):
+                    current = m.group(1)
+                    continue
+                font = fonts["/" + current].get_object()
+                cid = font["/DescendantFonts"][0].get_object()
+                desc = cid["/FontDescriptor"].get_object()
+                base = str(font["/BaseFont"])
+                hexes = m.group(2)
+                codes = [int(hexes[i : i + 4], 16) for i in range(0, len(hexes), 4)]
+                if "/FontFile2" in desc:
+                    tt = TTFont(io.BytesIO(desc["/FontFile2"].get_object().get_data()))
+                    order = tt.getGlyphOrder()
+                    glyf = tt["glyf"]
+                    for c in codes:
+                        g = glyf[order[c]] if c < len(order) else None
+                        out.append((base, c, g is not None and g.numberOfContours != 0))
+                else:
+                    data = desc["/FontFile3"].get_object().get_data()
+                    cff = CFFFontSet()
+                    cff.decompile(io.BytesIO(data), None)
+                    top = cff[cff.fontNames[0]]
+                    strings = top.CharStrings
+                    for c in codes:
+                        name = f"cid{c:05d}"
+                        ok = name in strings
+                        if ok:
+                            cs = strings[name]
+                            cs.decompile()
+                            ok = any(
+                                isinstance(op, str) and op.endswith(("lineto", "curveto"))
+                                for op in cs.program
+                            )
+                        out.append((base, c, ok))
+    return out

@@ -48,6 +48,10 @@ def _details(f: FormFieldInfo) -> str:
         parts.append(f"max {f.max_length} characters{boxes}")
     if f.read_only:
         parts.append("read-only")
+    if f.hidden:
+        parts.append("HIDDEN (viewers do not show it)")
+    if f.calculated:
+        parts.append("CALCULATED by the form (mergekit does not recompute it)")
     if f.label and f.label != f.name:
         label = f.label if len(f.label) <= 70 else f.label[:67] + "..."
         parts.append(f'"{label}"')

@@ -83,6 +83,10 @@ class RunReport:
                 f"{d.pupil.upn} {d.pupil.full_name}: no postal address for the "
                 f"{d.action.kind} - add it to the contacts sheet, or deliver it by hand"
             )
+        for d in self.documents.documents if self.documents else ():
+            for what in d.to_check:  # a form value cut off: someone writes it in
+                where = d.pdf.name if d.pdf is not None else d.action.kind
+                out.append(f"{d.pupil.upn} {d.pupil.full_name}: {where}: {what}")
         if self.worklist_counts:
             calls = self.worklist_counts.get("first_day_contact", 0)
             if calls:

@@ -75,6 +75,8 @@ class Document:
     recipients: str  # the manifest's ``recipients``
     postable: bool  # a letter that can be posted (forms: always True)
     pdf: Path | None = None
+    # A filled PDF form's values that did not fit their boxes (field and what was cut).
+    to_check: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -528,6 +530,7 @@ def _make_pdfs(
     word = [i for i in items if i[2] not in PDF_FORMS]
     forms = [i for i in items if i[2] in PDF_FORMS]
     made: dict[str, Path] = {}
+    cut: dict[str, tuple[str, ...]] = {}
     if word:
         from mergekit.pdf.convert import convert_letters
 
@@ -551,10 +554,11 @@ def _make_pdfs(
         # else the school's or mergekit's bundled fillable form.
         report = fill_action_form(settings, action, contexts[rel], pdf_dir / f"{file.stem}.pdf")
         made[rel] = report.path
+        cut[rel] = report.cut
         notes.extend(f"{report.path.name}: {n}" for n in report.notes)
         if progress is not None:
             progress("forms", i, len(forms))
-    new = [replace(d, pdf=made.get(d.relative)) for d in docs]
+    new = [replace(d, pdf=made.get(d.relative), to_check=cut.get(d.relative, ())) for d in docs]
     redone = [(e, made[e.relative]) for e in earlier if e.relative in made]
     return new, redone, notes
 

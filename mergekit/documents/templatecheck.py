@@ -40,6 +40,7 @@ from mergekit.merge.render import (
     paragraph_at,
     part_label,
     patch_part,
+    syntax_lineno,
     tagged_parts,
 )
 
@@ -175,6 +176,7 @@ def check_template(
                 Severity.ERROR,
                 part.label,
                 str(e),
+                paragraph_at(source, syntax_lineno(env, source, None)),
                 hint="use a filter mergekit knows (Jinja's own filters, or tick)",
             )
             continue

@@ -360,16 +360,19 @@ def _compile_part(
             f'"{paragraph_at(source, syntax_lineno(env, source, e.lineno))}" - '
             "fix the tag in Word (`mergekit templates check` lists every problem)"
         ) from e
-    except JinjaTemplateError as e:  # e.g. an unknown filter, found at compile time
+    except JinjaTemplateError as e:
         raise TemplateError(
             f"{template_name} ({label}): {e} - fix the tag in Word "
             "(`mergekit templates check` lists every problem)"
         ) from e
-    fix = bool(re.search(r"\{%\s*(tc\s|colspan|hm\b)", xml))
+    # Tags that add or remove table cells ({%tc %}, {#tc #}, {{tc }}, colspan, hm): the
+    # table's grid is then fixed after each render, as docxtpl does.
+    fix = bool(_CELL_TAGS.search(xml))
     whole = _blocks_keep_xml_whole(env, source)
     return TemplatePart(member, label, source, template, declaration, fix, not whole)
 
 
+_CELL_TAGS = re.compile(r"\{[%{#]-?\s*(?:tc\s|colspan\b|hm\b)")
 _XML_TAG = re.compile(r"<(/?)([A-Za-z_][\w:.-]*)[^<>]*?(/?)>")
 
 
@@ -434,16 +437,27 @@ def _keeps_whole(xml: str) -> bool:
     return opened == closed[::-1]
 
 
+_INSIDE_TAG = re.compile(r"(?<=\{[\{%])(.*?)(?=[\}%]})", re.S)
+_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))
+
+
+def _unescape_tag(m: re.Match[str]) -> str:
+    text = m.group(0)
+    for entity, char in _ENTITIES:  # &amp; last: "&amp;lt;" is a typed "&lt;"
+        text = text.replace(entity, char)
+    return text
+
+
 def patch_part(docxtpl: DocxTemplate, xml: str, kind: str) -> str:
     """docxtpl's clean-up of a part's XML (tags glued back together, {%p %} and friends
-    turned into plain Jinja); the document properties get only the tag clean-up."""
-    if kind == "properties":
-        return re.sub(
-            r"(?<=\{[\{%])(.*?)(?=[\}%]})",
-            lambda m: m.group(0).replace("&lt;", "<").replace("&gt;", ">"),
-            xml,
-        )
-    return str(docxtpl.patch_xml(xml))
+    turned into plain Jinja); the document properties get only the tag clean-up.
+
+    Inside tags the XML's own escapes are undone too, so a literal typed in a tag is the
+    text typed: with autoescape on, ``default("Testé&xx;")`` prints ``Testé&xx;`` (as
+    docxtpl prints it without autoescape), not ``Testé&amp;xx;``."""
+    if kind != "properties":
+        xml = str(docxtpl.patch_xml(xml))
+    return _INSIDE_TAG.sub(_unescape_tag, xml)
 
 
 def numbered(source: str) -> str:
@@ -463,10 +477,11 @@ def paragraph_at(source: str, lineno: int | None) -> str:
 
 
 def syntax_lineno(env: Environment, source: str, fallback: int | None) -> int | None:
-    """The line of a syntax error in the :func:`numbered` source."""
+    """The line of a syntax error in the :func:`numbered` source: compiled, not only parsed,
+    so an unknown filter or test (found when compiling) names its paragraph too."""
     try:
-        env.parse(numbered(source))
-    except TemplateSyntaxError as e:
+        env.from_string(numbered(source))
+    except TemplateSyntaxError as e:  # TemplateAssertionError (unknown filter) is one too
         return e.lineno
     return fallback
 

@@ -12,8 +12,23 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from mergekit.pdf.font import TrueTypeFont
+
+class Face(Protocol):
+    """What drawing needs of the fonts: the bundled font alone (:class:`TrueTypeFont`) or
+    the fallback chain of one filled copy (:class:`mergekit.pdf.typeset.Typesetter`)."""
+
+    @property
+    def ascent(self) -> float: ...
+
+    @property
+    def descent(self) -> float: ...
+
+    def width(self, text: str, size: float) -> float: ...
+
+    def show(self, text: str, x: float, y: float, size: float) -> str: ...
+
 
 FONT_RESOURCE = "MkF"  # the name of mergekit's font in every appearance's /Resources
 MIN_SIZE = 5.0  # smallest font size mergekit shrinks text to before clipping it
@@ -66,7 +81,7 @@ def frame(box: Box) -> str:
     return "\n".join(parts)
 
 
-def wrap(font: TrueTypeFont, text: str, size: float, width: float) -> list[str]:
+def wrap(font: Face, text: str, size: float, width: float) -> list[str]:
     """Greedy word wrap to ``width`` points; explicit newlines kept; long words broken."""
     lines: list[str] = []
     space = font.width(" ", size)
@@ -95,55 +110,76 @@ def wrap(font: TrueTypeFont, text: str, size: float, width: float) -> list[str]:
     return lines
 
 
-def text_appearance(font: TrueTypeFont, box: Box, style: TextStyle, text: str) -> str:
-    """Content stream of a text field (or combo box) showing ``text``."""
+def text_appearance(font: Face, box: Box, style: TextStyle, text: str) -> tuple[str, str]:
+    """Content stream of a text field (or combo box) showing ``text``, and the part of the
+    text that could not be shown even at :data:`MIN_SIZE` ("" when it all shows)."""
     inset = box.border_width + 2.0 if box.border_width else 2.0
     avail_w = max(box.width - 2 * inset, 1.0)
     avail_h = max(box.height - 2 * max(box.border_width, 1.0), 1.0)
-    body = ""
+    body = cut = ""
     if text:
         if style.comb and not style.multiline:
             body = _comb(font, box, style, text, avail_h)
         elif style.multiline:
-            body = _multiline(font, style, text, inset, avail_w, avail_h, box)
+            body, cut = _multiline(font, style, text, inset, avail_w, avail_h, box)
         else:
-            body = _single(font, style, text, inset, avail_w, avail_h, box)
+            body, cut = _single(font, style, text, inset, avail_w, avail_h, box)
     clip = max(box.border_width, 1.0)
     inner = (
         f"q {_n(clip)} {_n(clip)} {_n(box.width - 2 * clip)} {_n(box.height - 2 * clip)} re W n\n"
         f"{body}Q"
     )
     under = frame(box)
-    return f"{under}\n/Tx BMC\n{inner}\nEMC" if under else f"/Tx BMC\n{inner}\nEMC"
+    return (f"{under}\n/Tx BMC\n{inner}\nEMC" if under else f"/Tx BMC\n{inner}\nEMC"), cut
 
 
-def _line_height(font: TrueTypeFont, size: float) -> float:
+def _line_height(font: Face, size: float) -> float:
     return (font.ascent - font.descent) * size / 1000.0
 
 
+def _fitting(font: Face, text: str, size: float, width: float) -> int:
+    """How many leading characters of ``text`` fit in ``width`` points."""
+    lo, hi = 0, len(text)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if font.width(text[:mid], size) <= width + 0.01:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
 def _single(
-    font: TrueTypeFont,
+    font: Face,
     style: TextStyle,
     text: str,
     inset: float,
     avail_w: float,
     avail_h: float,
     box: Box,
-) -> str:
+) -> tuple[str, str]:
     text = text.replace("\r", " ").replace("\n", " ")
     size = style.size or min(AUTO_MAX, avail_h / ((font.ascent - font.descent) / 1000.0))
     size = max(size, 1.0)
     natural = font.width(text, size)
+    cut = ""
+    align = style.align
     if natural > avail_w:
-        # Too long for the box: shrink (not below MIN_SIZE, or the DA size if smaller), then clip.
+        # Too long for the box: shrink (not below MIN_SIZE, or the DA size if smaller).
         size = max(min(size, MIN_SIZE), size * avail_w / natural)
         natural = font.width(text, size)
+        if natural > avail_w + 0.01:
+            # Still too long: show the start (whatever the alignment, so a centred field
+            # does not lose both ends) and say what was cut.
+            keep = _fitting(font, text, size, avail_w)
+            text, cut = text[:keep], text[keep:]
+            natural = font.width(text, size)
+            align = 0
     y = (box.height - _line_height(font, size)) / 2 - font.descent * size / 1000.0
-    x = _aligned(style.align, inset, avail_w, natural)
+    x = _aligned(align, inset, avail_w, natural)
     return (
-        f"BT\n/{FONT_RESOURCE} {_n(size)} Tf\n{style.colour}\n"
-        f"{_n(x)} {_n(y)} Td\n<{font.hex(text)}> Tj\nET\n"
-    )
+        f"BT\n/{FONT_RESOURCE} {_n(size)} Tf\n{style.colour}\n{font.show(text, x, y, size)}ET\n"
+    ), cut
 
 
 def _aligned(align: int, inset: float, avail_w: float, natural: float) -> float:
@@ -155,38 +191,42 @@ def _aligned(align: int, inset: float, avail_w: float, natural: float) -> float:
 
 
 def _multiline(
-    font: TrueTypeFont,
+    font: Face,
     style: TextStyle,
     text: str,
     inset: float,
     avail_w: float,
     avail_h: float,
     box: Box,
-) -> str:
+) -> tuple[str, str]:
     size = style.size or AUTO_MAX
     lines = wrap(font, text, size, avail_w)
-    # Shrink in half-points until every line fits, then clip what still does not.
+    # Shrink in half-points until every line fits, then cut what still does not.
     while size > MIN_SIZE and len(lines) * size * LINE > avail_h + 0.01:
         size = max(MIN_SIZE, size - 0.5)
         lines = wrap(font, text, size, avail_w)
-    if len(lines) * size * LINE > avail_h + 0.01 and "\n" not in text:
+    if len(lines) * size * LINE > avail_h + 0.01 and "\n" not in text and avail_h < 2 * size * LINE:
         # A "multi-line" box only one line high (common in InDesign forms): one shrunk line
         # shows more of the value than wrapped lines that are cut off.
         return _single(font, style, text, inset, avail_w, avail_h, box)
     leading = size * LINE
     y = box.height - inset - font.ascent * size / 1000.0
+    bottom = max(box.border_width, 1.0) - 0.5
     out = [f"BT\n/{FONT_RESOURCE} {_n(size)} Tf\n{style.colour}\n"]
+    shown = 0
     for line in lines:
-        if y < -leading:
-            break
+        if shown and y + font.descent * size / 1000.0 < bottom:
+            break  # this line would be cut through: it and the rest are reported instead
         x = _aligned(style.align, inset, avail_w, font.width(line, size))
-        out.append(f"1 0 0 1 {_n(x)} {_n(y)} Tm <{font.hex(line)}> Tj\n")
+        out.append(font.show(line, x, y, size))
         y -= leading
+        shown += 1
     out.append("ET\n")
-    return "".join(out)
+    cut = " ".join(x for x in lines[shown:] if x)
+    return "".join(out), cut
 
 
-def _comb(font: TrueTypeFont, box: Box, style: TextStyle, text: str, avail_h: float) -> str:
+def _comb(font: Face, box: Box, style: TextStyle, text: str, avail_h: float) -> str:
     cell = box.width / style.comb
     size = style.size or min(AUTO_MAX, avail_h / ((font.ascent - font.descent) / 1000.0))
     widest = max(font.width(c, size) for c in text)
@@ -194,15 +234,20 @@ def _comb(font: TrueTypeFont, box: Box, style: TextStyle, text: str, avail_h: fl
         size *= cell * 0.95 / widest
     y = (box.height - _line_height(font, size)) / 2 - font.descent * size / 1000.0
     out = [f"BT\n/{FONT_RESOURCE} {_n(size)} Tf\n{style.colour}\n"]
-    for i, ch in enumerate(text[: style.comb]):
+    shown = text[: style.comb]
+    # /Q moves the value by whole boxes, as viewers do (poppler's integer division): centred
+    # starts (boxes - characters) // 2 boxes in, right-aligned ends in the last box.
+    free = style.comb - len(shown)
+    first = free // 2 if style.align == 1 else free if style.align == 2 else 0
+    for i, ch in enumerate(shown, start=first):
         x = cell * i + (cell - font.width(ch, size)) / 2
-        out.append(f"1 0 0 1 {_n(x)} {_n(y)} Tm <{font.hex(ch)}> Tj\n")
+        out.append(font.show(ch, x, y, size))
     out.append("ET\n")
     return "".join(out)
 
 
 def list_appearance(
-    font: TrueTypeFont,
+    font: Face,
     box: Box,
     style: TextStyle,
     options: Sequence[str],
@@ -227,8 +272,8 @@ def list_appearance(
         baseline = y - leading + (leading - _line_height(font, size)) / 2
         baseline -= font.descent * size / 1000.0
         out.append(
-            f"BT /{FONT_RESOURCE} {_n(size)} Tf {style.colour} {_n(inset + 1)} {_n(baseline)} Td "
-            f"<{font.hex(options[i])}> Tj ET\n"
+            f"BT /{FONT_RESOURCE} {_n(size)} Tf {style.colour}\n"
+            f"{font.show(options[i], inset + 1, baseline, size)}ET\n"
         )
         y -= leading
     out.append("Q")

@@ -28,8 +28,9 @@ from pathlib import Path
 from mergekit.core.errors import FormFieldError
 from mergekit.pdf import draw as pdfdraw
 from mergekit.pdf.draw import FONT_RESOURCE, Box, TextStyle
-from mergekit.pdf.font import TrueTypeFont, normalise_text
+from mergekit.pdf.font import FormFont, TrueTypeFont, normalise_text
 from mergekit.pdf.pdfbytes import ROTATIONS, _name, _num, _Update, pdf_text, placement
+from mergekit.pdf.typeset import Typesetter
 
 YES_WORDS = frozenset({"yes", "y", "true", "1", "on", "x", "ticked", "checked", "☒", "✓", "✔"})
 NO_WORDS = frozenset({"no", "n", "false", "0", "off", "", "unticked", "☐"})
@@ -80,6 +81,9 @@ class FieldPlan:
     states: tuple[str, ...]
     state_labels: dict[str, str]  # button state -> /Opt text (for forms that export by index)
     blank: bool  # empty / unticked in the template, so an empty value changes nothing
+    # Other field dictionaries of the same name that also take /V: a radio group split into
+    # same-named fields (one per option) is filled as one group.
+    also: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass
@@ -111,20 +115,28 @@ class Prepared:
     pages: list[PagePlan]
     notes: tuple[str, ...]
     field_info: dict[str, str] = field(default_factory=dict)  # name -> kind
+    # Fonts the form embeds itself, used for characters the bundled font lacks (CJK forms).
+    form_fonts: tuple[FormFont, ...] = ()
 
-    def render(self, values: Mapping[str, Value], flatten: bool) -> tuple[bytes, list[str]]:
-        """The filled copy's bytes, and notes for staff."""
+    def render(
+        self, values: Mapping[str, Value], flatten: bool
+    ) -> tuple[bytes, list[str], list[str]]:
+        """The filled copy's bytes, notes for staff, and the values that did not fit their
+        box (someone must write those in by hand)."""
         up = _Update(self.base, self.size)
         notes: list[str] = []
+        cut: list[str] = []
         drawn: dict[str, Appearance] = {}  # widget ref -> new appearance (for flattening)
         chosen: dict[str, str] = {}  # widget ref -> chosen state
         res = f"/Resources<</Font<</{FONT_RESOURCE} {self.font_ref} R>>>>".encode("ascii")
+        ts = Typesetter(self.font, self.form_fonts, up.new_id)
         for name, value in values.items():
             for plan in self.fields[name]:
-                _fill(self, plan, value, up, res, notes, drawn, chosen, flatten)
+                _fill(self, plan, value, up, res, notes, cut, drawn, chosen, flatten, ts)
+        ts.embed(up)  # the installed fonts the values needed, as subsets
         if flatten:
             self._flatten(up, drawn, chosen)
-        return up.finish(self.prev, self.trailer), notes
+        return up.finish(self.prev, self.trailer), notes, list(dict.fromkeys(cut))
 
     def _flatten(self, up: _Update, drawn: dict[str, Appearance], chosen: dict[str, str]) -> None:
         for page in self.pages:
@@ -176,9 +188,11 @@ def _fill(
     up: _Update,
     res: bytes,
     notes: list[str],
+    cut: list[str],
     drawn: dict[str, Appearance],
     chosen: dict[str, str],
     flatten: bool,
+    ts: Typesetter,
 ) -> None:
     if plan.kind in ("checkbox", "radio"):
         state = _state(form, plan, value)
@@ -192,23 +206,28 @@ def _fill(
                 continue
             extra = b"/V " + v if w.holds_value else b""
             up.put(w.ref, b"<<" + w.body + b"/AS " + _name(s) + extra + b">>")
-        if plan.ref and not flatten:
-            up.put(plan.ref, b"<<" + plan.body + b"/V " + v + b">>")
+        if not flatten:
+            if plan.ref:
+                up.put(plan.ref, b"<<" + plan.body + b"/V " + v + b">>")
+            for ref, body in plan.also:
+                up.put(ref, b"<<" + body + b"/V " + v + b">>")
         return
 
     text = _as_text(value)
     if not text and plan.blank:
         return  # already empty in the template: nothing to write
     if plan.max_len and len(text) > plan.max_len and plan.kind == "text":
-        notes.append(
+        cut.append(
             f"{plan.name}: {text!r} is longer than the field allows ({plan.max_len} "
-            f"characters); it was cut to {text[: plan.max_len]!r}"
+            f"characters); it was cut to {text[: plan.max_len]!r} - write the rest in by hand"
         )
         text = text[: plan.max_len]
-    missing = form.font.missing(text)
+    missing = ts.missing(text)
     if missing:
         notes.append(
-            f"{plan.name}: the form font has no {missing!r}; those characters print as empty boxes"
+            f"{plan.name}: no font mergekit has, the form has or this computer has can draw "
+            f"{missing!r}; those characters print as empty boxes - install a font that has "
+            "them (on Debian/Ubuntu: fonts-noto-core, fonts-noto-cjk, fonts-symbola)"
         )
     selected: set[int] = set()
     if plan.kind in ("combo", "list"):
@@ -223,14 +242,27 @@ def _fill(
         elif plan.kind == "list":
             labels = [d for _, d in plan.options]
             top = min(selected) if selected else 0
-            content = pdfdraw.list_appearance(form.font, w.box, plan.style, labels, selected, top)
+            content = pdfdraw.list_appearance(ts, w.box, plan.style, labels, selected, top)
         else:
             shown = text
             if plan.kind == "combo":
                 shown = next((d for e, d in plan.options if e == text), text)
-            content = pdfdraw.text_appearance(form.font, w.box, plan.style, shown)
+            content, lost = pdfdraw.text_appearance(ts, w.box, plan.style, shown)
+            if lost and not w.hidden and w.page is not None:
+                cut.append(
+                    f"{plan.name}: {shown!r} does not fit its box even in "
+                    f"{pdfdraw.MIN_SIZE:g} pt type; {lost!r} was cut off the page - "
+                    "write it in by hand, or shorten it in the workbook"
+                )
+        extra_fonts = ts.take_slots()
+        w_res = res
+        if extra_fonts:
+            more = "".join(f"/{slot} {ref} R" for slot, ref in extra_fonts.items())
+            w_res = f"/Resources<</Font<</{FONT_RESOURCE} {form.font_ref} R{more}>>>>".encode(
+                "ascii"
+            )
         n = up.stream(
-            b"/Type/XObject/Subtype/Form" + w.bbox_entry.encode("ascii") + res,
+            b"/Type/XObject/Subtype/Form" + w.bbox_entry.encode("ascii") + w_res,
             content.encode("ascii"),
         )
         if flatten:

@@ -10,12 +10,16 @@ Only the tables needed for metrics are read here (no font library at run time).
 
 from __future__ import annotations
 
+import re
+import shutil
 import struct
+import subprocess
 import unicodedata
 import zlib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from mergekit.core.errors import FormFieldError
 from mergekit.core.resources import bundled
@@ -66,6 +70,11 @@ class TrueTypeFont:
         get = self._hex.get
         return "".join([get(c, "0000") for c in text])
 
+    def show(self, text: str, x: float, y: float, size: float) -> str:
+        """Operators drawing ``text`` from (x, y) inside BT (the font already selected)."""
+        del size
+        return f"1 0 0 1 {_num(x)} {_num(y)} Tm <{self.hex(text)}> Tj\n"
+
     # -- PDF objects ------------------------------------------------------------------------
 
     @property
@@ -105,6 +114,11 @@ class TrueTypeFont:
     def font_file(self) -> bytes:
         """The font program, Flate-compressed for /FontFile2."""
         return zlib.compress(self.data, 9)
+
+
+def _num(x: float) -> str:
+    text = f"{x:.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def _tables(data: bytes) -> dict[str, bytes]:
@@ -235,3 +249,238 @@ def normalise_text(text: str) -> str:
     """NFC, so 'e' + combining circumflex + tilde becomes the single glyph 'ễ' the font has
     (no shaping engine places combining marks)."""
     return unicodedata.normalize("NFC", text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fonts for what the bundled font cannot draw: the form's own embedded font, then a font of
+# this computer found through fontconfig (Noto CJK, Noto Sans Arabic / Hebrew, Symbola, ...).
+
+
+@dataclass(frozen=True)
+class FormFont:
+    """A font the form itself embeds (in /AcroForm /DR), drawn through its own encoding:
+    a Type0 / Identity-H font whose ToUnicode map says which code draws which character."""
+
+    resource: str  # its name in /DR /Font, e.g. "F2"
+    ref: str  # "12 0": the font dictionary, which appearances reference as it is
+    code_of: dict[str, int] = field(repr=False)  # character -> two-byte code
+    widths: dict[int, float] = field(repr=False)  # code -> advance, 1/1000 em
+    default_width: float = 1000.0
+
+    def has(self, ch: str) -> bool:
+        return ch in self.code_of
+
+    def advance(self, ch: str) -> float:
+        code = self.code_of.get(ch)
+        return self.widths.get(code, self.default_width) if code is not None else 0.0
+
+
+_HEX = re.compile(rb"<([0-9A-Fa-f]+)>")
+
+
+def _utf16(hexdigits: bytes) -> str:
+    raw = bytes.fromhex(hexdigits.decode("ascii"))
+    try:
+        return raw.decode("utf-16-be")
+    except UnicodeDecodeError:
+        return ""
+
+
+def parse_to_unicode(cmap: bytes) -> dict[int, str]:
+    """Code -> text from a ToUnicode CMap (bfchar and bfrange sections)."""
+    out: dict[int, str] = {}
+    for section in re.findall(rb"beginbfchar(.*?)endbfchar", cmap, re.S):
+        codes = _HEX.findall(section)
+        for src, dst in zip(codes[0::2], codes[1::2], strict=False):
+            out[int(src, 16)] = _utf16(dst)
+    for section in re.findall(rb"beginbfrange(.*?)endbfrange", cmap, re.S):
+        for line in section.splitlines():
+            parts = re.findall(rb"<[0-9A-Fa-f]+>|\[[^\]]*\]", line)
+            if len(parts) != 3:
+                continue
+            lo, hi = int(parts[0][1:-1], 16), int(parts[1][1:-1], 16)
+            if hi - lo > 0xFFFF:
+                continue
+            if parts[2].startswith(b"["):
+                for i, dst in enumerate(_HEX.findall(parts[2])):
+                    out[lo + i] = _utf16(dst)
+            else:
+                first = _utf16(parts[2][1:-1])
+                if len(first) == 1:
+                    for i in range(hi - lo + 1):
+                        out[lo + i] = chr(ord(first) + i)
+    return out
+
+
+def parse_cid_widths(w: list[Any]) -> dict[int, float]:
+    """A CIDFont /W array ``[c [w1 w2 ...] c1 c2 w ...]`` as code -> width."""
+    out: dict[int, float] = {}
+    i = 0
+    while i < len(w):
+        first = w[i]
+        if i + 1 < len(w) and isinstance(w[i + 1], list):
+            for j, width in enumerate(w[i + 1]):
+                out[int(first) + j] = float(width)
+            i += 2
+        elif i + 2 < len(w):
+            for c in range(int(first), int(w[i + 1]) + 1):
+                out[c] = float(w[i + 2])
+            i += 3
+        else:
+            break
+    return out
+
+
+# -- system fonts -----------------------------------------------------------------------------
+
+
+@dataclass(eq=False)  # compared (and cached) by identity: one object per installed font
+class SystemFont:
+    """An installed font (TrueType or OpenType/CFF, in a collection or not) used for what the
+    bundled font lacks. Shaped with HarfBuzz (joining, ligatures, marks), subset with
+    fontTools when a filled copy embeds it."""
+
+    path: Path
+    index: int
+    ps_name: str
+    upem: int
+    ascent: float  # 1/1000 em
+    descent: float
+    cap_height: float
+    bbox: tuple[float, float, float, float]
+    cff: bool  # CFF outlines: embedded as /FontFile3 /OpenType (CIDFontType0)
+    cmap: dict[int, str] = field(repr=False)  # code point -> glyph name
+    glyph_order: list[str] = field(repr=False)
+    advances: dict[str, float] = field(repr=False)  # glyph name -> advance, 1/1000 em
+    _hb: Any = field(repr=False, default=None)
+
+    def has(self, ch: str) -> bool:
+        return ord(ch) in self.cmap
+
+    @property
+    def key(self) -> str:
+        return f"{self.path}#{self.index}"
+
+    def hb_font(self) -> Any:
+        if self._hb is None:
+            import uharfbuzz as hb
+
+            blob = hb.Blob.from_file_path(str(self.path))
+            face = hb.Face(blob, self.index)
+            font = hb.Font(face)
+            font.scale = (self.upem, self.upem)
+            self._hb = font
+        return self._hb
+
+
+def _load_system_font(path: Path, index: int) -> SystemFont | None:
+    """The font at ``path`` (face ``index``), or None when it has no outlines mergekit can
+    embed (colour-bitmap emoji fonts: a PDF viewer would draw nothing)."""
+    try:
+        from fontTools.ttLib import TTFont
+
+        with TTFont(str(path), fontNumber=index, lazy=True) as tt:
+            return _read_system_font(tt, path, index)
+    except Exception:  # a damaged or unreadable font: fontconfig's next choice is used
+        return None
+
+
+def _read_system_font(tt: Any, path: Path, index: int) -> SystemFont | None:
+    if "glyf" not in tt and "CFF " not in tt:
+        return None  # bitmap-only (CBDT, sbix): nothing a PDF can draw as text
+    head = tt["head"]
+    upem = int(head.unitsPerEm)
+    scale = 1000.0 / upem
+    hhea = tt["hhea"]
+    os2 = tt.get("OS/2", None)
+    cap = getattr(os2, "sCapHeight", 0) or hhea.ascent * 0.7
+    cmap = dict(tt.getBestCmap() or {})
+    order = list(tt.getGlyphOrder())
+    hmtx = tt["hmtx"].metrics
+    name = tt["name"].getDebugName(6) if "name" in tt else None
+    ps = "".join(c for c in (name or path.stem) if c.isascii() and (c.isalnum() or c in "-_"))
+    ps = ps or "Font"
+    return SystemFont(
+        path=path,
+        index=index,
+        ps_name=ps,
+        upem=upem,
+        ascent=hhea.ascent * scale,
+        descent=hhea.descent * scale,
+        cap_height=cap * scale,
+        bbox=(
+            head.xMin * scale,
+            head.yMin * scale,
+            head.xMax * scale,
+            head.yMax * scale,
+        ),
+        cff="CFF " in tt,
+        cmap=cmap,
+        glyph_order=order,
+        advances={g: m[0] * scale for g, m in hmtx.items()},
+    )
+
+
+@cache
+def _fontconfig_order() -> dict[tuple[str, int], int]:
+    """Every installed font in fontconfig's order of preference for sans-serif text."""
+    fc = shutil.which("fc-match")
+    if fc is None:
+        return {}
+    try:
+        done = subprocess.run(
+            [fc, "-a", "--format", "%{file}|%{index}\n", "sans-serif:color=false"],
+            capture_output=True,
+            timeout=20,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    order: dict[tuple[str, int], int] = {}
+    for line in done.stdout.decode("utf-8", "replace").splitlines():
+        file, _, index = line.rpartition("|")
+        if file and index.isdigit():
+            order.setdefault((file, int(index)), len(order))
+    return order
+
+
+@cache
+def _font_at(path: str, index: int) -> SystemFont | None:
+    return _load_system_font(Path(path), index)
+
+
+@cache
+def system_font_for(ch: str) -> SystemFont | None:
+    """The installed font fontconfig prefers among those that draw ``ch`` with outlines
+    (never a colour-bitmap emoji font), or None when no font has it or there is no
+    fontconfig (Windows)."""
+    fc = shutil.which("fc-list")
+    if fc is None:
+        return None
+    try:
+        done = subprocess.run(
+            [
+                fc,
+                "--format",
+                "%{file}|%{index}|%{outline}\n",
+                f":charset={ord(ch):x}:color=false:outline=true",
+            ],
+            capture_output=True,
+            timeout=20,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    order = _fontconfig_order()
+    candidates: list[tuple[int, str, int]] = []
+    for line in done.stdout.decode("utf-8", "replace").splitlines():
+        parts = line.rsplit("|", 2)
+        if len(parts) != 3 or not parts[1].isdigit():
+            continue
+        file, index = parts[0], int(parts[1])
+        candidates.append((order.get((file, index), len(order)), file, index))
+    for _rank, file, index in sorted(candidates):
+        font = _font_at(file, index)
+        if font is not None and font.has(ch):
+            return font
+    return None

@@ -78,6 +78,9 @@ class FillReport:
     filled: tuple[str, ...]
     flattened: bool
     notes: tuple[str, ...]
+    # Values that did not fit their box even in the smallest type, each naming the field and
+    # what was cut: the copy needs a person to write them in ("Needs a person").
+    cut: tuple[str, ...] = ()
 
 
 _prepared: OrderedDict[tuple[str, int, int], Prepared] = OrderedDict()
@@ -156,9 +159,9 @@ def fill_form(
     throw-away copies). The template is prepared once and cached while it is unchanged."""
     form = prepared(template)
     check_mapping(template, list(values))
-    data, notes = form.render(values, flatten)
+    data, notes, cut = form.render(values, flatten)
     write_atomic(out, data, durable=durable)
-    return FillReport(out, tuple(values), flatten, (*form.notes, *notes))
+    return FillReport(out, tuple(values), flatten, (*form.notes, *notes, *cut), tuple(cut))
 
 
 def write_atomic(out: Path, data: bytes, *, durable: bool = True) -> None:

@@ -373,7 +373,8 @@ def build_pack(
 
 def _has_fields(reader: Any) -> bool:
     form = reader.root_object.get("/AcroForm")
-    return bool(form is not None and form.get_object().get("/Fields"))
+    fields = form.get_object().get("/Fields") if form is not None else None
+    return bool(fields is not None and fields.get_object())
 
 
 def _write_atomic(writer: PdfWriter, out: Path) -> None:

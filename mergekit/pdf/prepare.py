@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -34,7 +35,13 @@ from mergekit.core.errors import FormFieldError
 from mergekit.pdf import draw as pdfdraw
 from mergekit.pdf.draw import FONT_RESOURCE, Box, TextStyle
 from mergekit.pdf.fill import Appearance, FieldPlan, PagePlan, Prepared, WidgetPlan
-from mergekit.pdf.font import TrueTypeFont, bundled_font
+from mergekit.pdf.font import (
+    FormFont,
+    TrueTypeFont,
+    bundled_font,
+    parse_cid_widths,
+    parse_to_unicode,
+)
 from mergekit.pdf.pdfbytes import (
     ROTATIONS,
     _body,
@@ -121,7 +128,9 @@ def _repair(writer: PdfWriter, path: Path) -> list[str]:
             "extension was removed so Adobe Reader opens the filled copy without an error"
         )
     acro[NameObject("/NeedAppearances")] = BooleanObject(False)
-    fields = acro.get("/Fields")
+    # /Fields (and any /Kids) may be a reference to an array rather than the array itself:
+    # resolve it, or the repaired copy would lose every field.
+    fields = _resolved(acro.get("/Fields"))
     if not isinstance(fields, ArrayObject):
         fields = ArrayObject()
         acro[NameObject("/Fields")] = fields
@@ -130,7 +139,7 @@ def _repair(writer: PdfWriter, path: Path) -> list[str]:
             fields.append(top)
         else:
             pnode = _d(parent)
-            kids = pnode.get("/Kids")
+            kids = _resolved(pnode.get("/Kids"))
             if isinstance(kids, ArrayObject):
                 kids.append(top)
             else:
@@ -400,8 +409,8 @@ def _plan(path: Path, base: bytes, font: TrueTypeFont, notes: tuple[str, ...]) -
     reader = PdfReader(io.BytesIO(base))
     found = scan(reader)
     acro = _d(reader.root_object["/AcroForm"])
-    da_default = str(acro.get("/DA", ""))
-    q_default = acro.get("/Q", 0)
+    da_default = str(_resolved(acro.get("/DA", "")))
+    q_default = _resolved(acro.get("/Q", 0))
     widgets: dict[str, WidgetPlan] = {}
     fields: dict[str, list[FieldPlan]] = {}
     q = int(q_default) if isinstance(q_default, int) else 0
@@ -409,9 +418,12 @@ def _plan(path: Path, base: bytes, font: TrueTypeFont, notes: tuple[str, ...]) -
         # Same-named fields fill together, except stray ones of another type (an editor's
         # leftover check box named like the text field beside it).
         kind = primary(group).kind
-        fields[name] = [
-            _field_plan(raw, widgets, da_default, q) for raw in group if raw.kind == kind
-        ]
+        plans = [_field_plan(raw, widgets, da_default, q) for raw in group if raw.kind == kind]
+        if kind in ("checkbox", "radio") and len(plans) > 1:
+            # Same-named buttons are one group in every viewer (a radio group split into a
+            # field per option): one value chooses among all their boxes.
+            plans = [_one_group(plans)]
+        fields[name] = plans
     pages = _page_plans(reader, widgets)
     root = reader.trailer.raw_get("/Root")
     trailer_bits = [f"/Root {_ref(root)} R"]
@@ -440,7 +452,70 @@ def _plan(path: Path, base: bytes, font: TrueTypeFont, notes: tuple[str, ...]) -
         pages=pages,
         notes=notes,
         field_info={name: plans[0].kind for name, plans in fields.items()},
+        form_fonts=_form_fonts(acro),
     )
+
+
+def _plain(value: Any) -> Any:
+    """A pypdf array of numbers (nested) as Python lists and floats."""
+    value = _resolved(value)
+    if isinstance(value, ArrayObject):
+        return [_plain(v) for v in value]
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _form_fonts(acro: DictionaryObject) -> tuple[FormFont, ...]:
+    """The form's own embedded Type0 / Identity-H fonts with a ToUnicode map (what a CJK
+    form embeds): mergekit draws with them what its bundled font lacks."""
+    dr = _resolved(acro.get("/DR"))
+    fonts = _resolved(dr.get("/Font")) if isinstance(dr, DictionaryObject) else None
+    if not isinstance(fonts, DictionaryObject):
+        return ()
+    out: list[FormFont] = []
+    for key in fonts:
+        ref = fonts.raw_get(key)
+        font = _resolved(ref)
+        if key == "/" + FONT_RESOURCE or not isinstance(ref, IndirectObject):
+            continue
+        try:
+            found = _form_font(str(key)[1:], _ref(ref), font)
+        except Exception:  # a damaged font: the next font in the chain draws instead
+            found = None
+        if found is not None:
+            out.append(found)
+    return tuple(out)
+
+
+def _form_font(name: str, ref: str, font: Any) -> FormFont | None:
+    if not isinstance(font, DictionaryObject) or font.get("/Subtype") != "/Type0":
+        return None
+    if font.get("/Encoding") != "/Identity-H":
+        return None
+    to_unicode = _resolved(font.get("/ToUnicode"))
+    descendants = _resolved(font.get("/DescendantFonts"))
+    if not isinstance(to_unicode, StreamObject) or not isinstance(descendants, ArrayObject):
+        return None
+    cid = _resolved(descendants[0]) if descendants else None
+    descriptor = (
+        _resolved(cid.get("/FontDescriptor")) if isinstance(cid, DictionaryObject) else None
+    )
+    if not isinstance(descriptor, DictionaryObject) or not any(
+        k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")
+    ):
+        return None  # not embedded: the viewer's font, which may not have the glyphs
+    code_of: dict[str, int] = {}
+    for code, text in sorted(parse_to_unicode(to_unicode.get_data()).items()):
+        if code and len(text) == 1:
+            code_of.setdefault(text, code)
+    if not code_of:
+        return None
+    assert isinstance(cid, DictionaryObject)
+    w = _plain(cid.get("/W")) if "/W" in cid else []
+    dw = float(_plain(cid.get("/DW"))) if "/DW" in cid else 1000.0
+    return FormFont(name, ref, code_of, parse_cid_widths(w), dw)
 
 
 def _field_plan(
@@ -498,6 +573,25 @@ def _field_plan(
     )
 
 
+def _one_group(plans: list[FieldPlan]) -> FieldPlan:
+    """Same-named check boxes or radio halves as one field: every box, every on-state."""
+    first = plans[0]
+    states = tuple(dict.fromkeys(s for p in plans for s in p.states))
+    labels = {k: v for p in plans for k, v in p.state_labels.items()}
+    holders = [(p.ref, p.body) for p in plans if p.ref is not None]
+    lead_ref, lead_body = holders[0] if holders else (None, b"")
+    return replace(
+        first,
+        ref=lead_ref,
+        body=lead_body,
+        widgets=[w for p in plans for w in p.widgets],
+        states=states,
+        state_labels=labels,
+        blank=all(p.blank for p in plans),
+        also=tuple(holders[1:]),
+    )
+
+
 def _blank(raw: RawField) -> bool:
     """The field shows nothing yet: no value, and every box unticked."""
     value = raw.inherited("/V")
@@ -525,7 +619,7 @@ def _widget_plan(
     if rotation in (90, 270):
         w, h = h, w
     box = _box(mk if isinstance(mk, DictionaryObject) else None, obj, w, h)
-    flags = obj.get("/F", 0)
+    flags = _resolved(obj.get("/F", 0))
     hidden = bool(int(flags) & (ANNOT_HIDDEN | ANNOT_NO_VIEW)) if isinstance(flags, int) else False
     states: dict[str, Appearance] = {}
     ap = obj.get("/AP")

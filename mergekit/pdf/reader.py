@@ -61,6 +61,8 @@ class FormFieldInfo:
     read_only: bool = False
     required: bool = False
     note: str = ""  # something unusual about it, in plain words
+    hidden: bool = False  # every widget is hidden (annotation flag Hidden or NoView)
+    calculated: bool = False  # the form's own script computes it (/CO, /AA /C)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -77,6 +79,8 @@ class FormFieldInfo:
             "read_only": self.read_only,
             "required": self.required,
             "note": self.note,
+            "hidden": self.hidden,
+            "calculated": self.calculated,
         }
 
 
@@ -239,7 +243,7 @@ def scan(doc: Doc) -> Scan:
         if key in seen or len(chain) > 50:
             return
         seen.add(key)
-        t = node.get("/T")
+        t = _resolve(node.get("/T"))
         name = (
             f"{prefix}.{t}" if prefix and t is not None else (str(t) if t is not None else prefix)
         )
@@ -411,9 +415,33 @@ def _text(value: Any) -> str:
     return text[1:] if isinstance(value, NameObject) else text
 
 
-def describe(group: list[RawField]) -> FormFieldInfo:
+def widget_hidden(widget: DictionaryObject) -> bool:
+    """The annotation flags hide the widget on screen (Hidden or NoView)."""
+    flags = _resolve(widget.get("/F"))
+    return isinstance(flags, int) and bool(int(flags) & (ANNOT_HIDDEN | ANNOT_NO_VIEW))
+
+
+def calculated_keys(doc: Doc) -> set[tuple[int, int]]:
+    """The fields the form's calculation order (/AcroForm /CO) lists."""
+    acro = _resolve(doc.root_object.get("/AcroForm"))
+    order = _resolve(acro.get("/CO")) if isinstance(acro, DictionaryObject) else None
+    out: set[tuple[int, int]] = set()
+    for ref in order if isinstance(order, ArrayObject) else []:
+        out.add(_key(ref, _resolve(ref)))
+    return out
+
+
+def _calculated(raw: RawField, order: set[tuple[int, int]]) -> bool:
+    if raw.ref is not None and _key(raw.ref, raw.node) in order:
+        return True
+    actions = _resolve(raw.node.get("/AA"))
+    return isinstance(actions, DictionaryObject) and "/C" in actions
+
+
+def describe(group: list[RawField], order: set[tuple[int, int]] | None = None) -> FormFieldInfo:
     """One listed field from every RawField of that name (a council form can hold the same
-    name twice, e.g. a stale copy left by an editor next to the one on the page)."""
+    name twice, e.g. a stale copy left by an editor next to the one on the page). ``order``
+    is :func:`calculated_keys`."""
     raw = primary(group)
     kind = raw.kind
     flags = raw.flags
@@ -425,9 +453,17 @@ def describe(group: list[RawField]) -> FormFieldInfo:
         notes.append("its widget is on no page's annotation list: viewers do not show it")
     if not all(r.listed for r in group):
         notes.append("missing from the form's field list (found on the page); mergekit adds it")
+    widgets = [w for r in group for w in r.widgets]
+    hidden = bool(widgets) and all(widget_hidden(w.obj) for w in widgets)
+    calculated = any(_calculated(r, order or set()) for r in group)
     max_len = raw.inherited("/MaxLen")
-    label = raw.node.get("/TU")
-    states = raw.states if kind in ("checkbox", "radio") else ()
+    label = _resolve(raw.node.get("/TU"))
+    # Same-named buttons are one group (a radio group split into a field per option).
+    states = (
+        tuple(dict.fromkeys(s for r in group if r.kind == kind for s in r.states))
+        if kind in ("checkbox", "radio")
+        else ()
+    )
     opt = raw.inherited("/Opt") if kind in ("checkbox", "radio") else None
     if isinstance(opt, ArrayObject):
         texts = [str(o.get_object()) for o in opt]
@@ -446,6 +482,8 @@ def describe(group: list[RawField]) -> FormFieldInfo:
         read_only=bool(flags & FF_READ_ONLY),
         required=bool(flags & FF_REQUIRED),
         note="; ".join(notes),
+        hidden=hidden,
+        calculated=calculated,
     )
 
 
@@ -483,7 +521,16 @@ def inspect_form(pdf: Path) -> FormInfo:
         notes.append(f"{found.unnamed_widgets} widget(s) have no field name and are ignored")
     if not found.fields:
         notes.append("the PDF has no form fields: there is nothing to fill")
-    fields = tuple(describe(g) for g in by_name(found.fields).values())
+    order = calculated_keys(reader)
+    fields = tuple(describe(g, order) for g in by_name(found.fields).values())
+    calculated = [f.name for f in fields if f.calculated]
+    if calculated:
+        shown = ", ".join(calculated[:5]) + (", ..." if len(calculated) > 5 else "")
+        notes.append(
+            f"{len(calculated)} field(s) are calculated by the form's own scripts ({shown}): "
+            "mergekit fills what the mapping gives and does not recompute them - map each "
+            "one yourself, or open the filled copy in Adobe Acrobat to recalculate"
+        )
     nowidget = sum(1 for f in fields if not f.pages)
     if nowidget:
         notes.append(

@@ -112,3 +112,20 @@ def test_pdfjs_shows_each_merged_copy_its_own_pupil(example_school: Path, tmp_pa
     assert NAME in view["printed"][0]
     assert NAME not in view["printed"][1]
     assert "Okafor" in view["printed"][1]
+
+
+@pytest.mark.parametrize("surname", ["محمد", "דוד", "王小明", "Okafor 😀"])
+def test_pdfjs_prints_names_in_other_scripts_from_the_embedded_fallback_fonts(
+    example_school: Path, tmp_path: Path, surname: str
+) -> None:
+    from mergekit.pdf.font import system_font_for
+
+    if any(ord(c) > 0x24F and system_font_for(c) is None for c in surname if c != " "):
+        pytest.skip(f"no installed font has {surname!r} (fonts-noto-core/-cjk, fonts-symbola)")
+    data, pupil = school(surname=surname, forename="Sam", middle_names="")
+    context = build_context(load_config(example_school), data, pupil, date(2026, 11, 27))
+    for flatten in (False, True):
+        out = fill_bundled_form("cme_referral", context, tmp_path / "cme.pdf", flatten=flatten)
+        printed = pdfjs_view(out, tmp_path)["printed"][0]
+        # Drawn in visual order (right-to-left names reversed), every letter is there.
+        assert set(surname) - {" "} <= set(printed), (surname, flatten)

@@ -97,12 +97,16 @@ def test_realworld_form_is_filled_and_every_value_shows(name: str, tmp_path: Pat
     for words in EXPECTED_NOTES.get(name, ()):
         assert any(words in note for note in info.notes), (words, info.notes)
     values = _values(info.fields)
-    visible = sum(1 for f in info.fields if _shows_whole_name(f))
-    assert visible > 0
+    assert any(_shows_whole_name(f) for f in info.fields)
     for flatten in (False, True):
         report = fill_form(pdf, values, tmp_path / f"filled_{flatten}.pdf", flatten=flatten)
+        # A box too small for the name even in 5 pt type shows its start, and the fill says
+        # so naming the field (issue 16.3); every other box shows the whole name.
+        cut = {f.name for f in info.fields if any(c.startswith(f.name + ": ") for c in report.cut)}
+        visible = sum(1 for f in info.fields if _shows_whole_name(f) and f.name not in cut)
         text = pdftotext(report.path)  # also asserts poppler reads it without complaint
         assert text.count(NAME) >= visible, (flatten, text.count(NAME), visible)
+        assert all(c in report.notes for c in report.cut)
         reader = PdfReader(report.path)
         assert not reader.is_encrypted
         acro = reader.trailer["/Root"].get("/AcroForm")
