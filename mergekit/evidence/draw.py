@@ -102,19 +102,33 @@ def markup(text: str, missing: set[str] | None = None) -> str:
     if not font.missing(text):
         return escape(text).replace("\n", "<br/>")
     out: list[str] = []
+    run_font: str | None = None  # consecutive characters in one fallback font stay one run,
+    run: list[str] = []  # so reportlab's HarfBuzz shaping joins Arabic letters
     for ch in text:
+        name: str | None = None
         if ch == "\n":
-            out.append("<br/>")
+            piece = "<br/>"
         elif font.has(ch) or ch in "\r\t":
-            out.append(escape(ch))
+            piece = escape(ch)
+            if ch == " " and run_font is not None:
+                run.append(piece)  # a space between two words of the same script
+                continue
         else:
             name = _fallback_for(ch)
-            if name is None:
-                if missing is not None:
-                    missing.add(ch)
-                out.append(escape(ch))
-            else:
-                out.append(f'<font name="{name}">{escape(ch)}</font>')
+            piece = escape(ch)
+            if name is None and missing is not None:
+                missing.add(ch)
+        if name is not None and name == run_font:
+            run.append(piece)
+            continue
+        if run_font is not None:
+            spaces = len(run) - len("".join(run).rstrip(" "))
+            out.append(f'<font name="{run_font}">{"".join(run).rstrip(" ")}</font>' + " " * spaces)
+        run_font, run = (name, [piece]) if name is not None else (None, [])
+        if name is None:
+            out.append(piece)
+    if run_font is not None:
+        out.append(f'<font name="{run_font}">{"".join(run)}</font>')
     return "".join(out)
 
 
@@ -134,7 +148,9 @@ class _Styles:
 def _styles() -> _Styles:
     from reportlab.lib.styles import ParagraphStyle
 
-    body = ParagraphStyle("body", fontName=FONT, fontSize=9.5, leading=12.5)
+    body = ParagraphStyle(
+        "body", fontName=FONT, fontSize=9.5, leading=12.5, shaping=1
+    )  # shaping: HarfBuzz (uharfbuzz, a dependency for the forms) joins Arabic letters
     return _Styles(
         body,
         ParagraphStyle("small", parent=body, fontSize=8, leading=10),

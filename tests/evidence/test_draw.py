@@ -52,3 +52,35 @@ def test_a_pupil_with_a_non_latin_name_gets_a_pack(example_school: Path, tmp_pat
         assert drawn
     else:
         assert "no installed font could draw these characters" in " ".join(text.split())
+
+
+@pytest.mark.skipif(shutil.which("fc-match") is None, reason="fontconfig is not installed")
+def test_a_name_in_one_script_stays_one_font_run_with_its_spaces() -> None:
+    text = markup("Pupil: محمد علي and Noa")
+    assert text.count('<font name="MK-') == 1
+    assert "محمد علي</font> and Noa" in text
+
+
+@pytest.mark.skipif(
+    shutil.which("pdftotext") is None or shutil.which("fc-match") is None,
+    reason="poppler-utils or fontconfig is not installed",
+)
+def test_arabic_names_are_drawn_joined_in_right_to_left_order(tmp_path: Path) -> None:
+    from reportlab.platypus import Paragraph, SimpleDocTemplate
+
+    from mergekit.evidence.draw import _register_fonts, _styles
+
+    _register_fonts()
+    out = tmp_path / "name.pdf"
+    SimpleDocTemplate(str(out)).build([Paragraph(markup("Pupil: محمد علي"), _styles().body)])
+    shown = subprocess.run(
+        ["pdftotext", str(out), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    # HarfBuzz picks the joined (initial/medial/final) forms, which pdftotext reports as
+    # Arabic presentation forms; unshaped text would be the isolated letters U+0600-U+06FF.
+    joined = [ch for ch in shown if 0xFE70 <= ord(ch) <= 0xFEFF]
+    assert len(joined) >= 7
+    assert "\u0645\u062d" not in shown  # not the logical letters one by one
+    # right to left: محمد (first in logical order) is drawn to the right of علي
+    arabic = "".join(ch for ch in shown if 0xFE70 <= ord(ch) <= 0xFEFF or ch == " ").split()
+    assert arabic == ["ﻋﻠﻲ", "ﻣﺤﻤﺪ"]
