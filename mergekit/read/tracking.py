@@ -21,7 +21,7 @@ from pathlib import Path
 
 from mergekit.core.actions import ACTIONS
 from mergekit.core.config import Settings
-from mergekit.core.errors import Problem, Severity, WorkbookError, warning
+from mergekit.core.errors import Problem, Scope, Severity, WorkbookError, warning
 from mergekit.core.model import (
     FLAG_NAMES,
     Address,
@@ -54,6 +54,7 @@ class ReadResult:
     counts: dict[str, int] = field(default_factory=dict)
     # Cell of every N mark, so checks can point at the cell to recode: (upn, date) -> "C57".
     n_cells: dict[tuple[str, date], str] = field(default_factory=dict)
+    pupils_match: HeaderMatch | None = None  # the pupils sheet's header (names for problems)
 
     @property
     def errors(self) -> list[Problem]:
@@ -135,7 +136,71 @@ def _read_tracking_file(path: Path, settings: Settings) -> ReadResult:
         has_marks="marks" in found,
     )
     sheets_found = {k: m.sheet.name for k, m in found.items()}
-    return ReadResult(data, problems, sheets_found, counts, n_cells)
+    problems = _pupil_scoped(problems, found, pupils)
+    return ReadResult(data, problems, sheets_found, counts, n_cells, found["pupils"])
+
+
+_ROW = re.compile(r"(\d+)$")
+
+
+def _pupil_scoped(
+    problems: list[Problem], found: dict[str, HeaderMatch], pupils: dict[str, Pupil]
+) -> list[Problem]:
+    """Every problem in one data row of a sheet keyed by UPN belongs to that row's pupil:
+    it holds back that pupil's letters and forms only (mergekit.day.check). Problems with no
+    row (a missing sheet or column) stay school-wide."""
+    by_sheet = {m.sheet.name: m for m in found.values() if "upn" in m.columns}
+    out: list[Problem] = []
+    for p in problems:
+        match = by_sheet.get(p.sheet)
+        hit = _ROW.search(p.cell) if match is not None else None
+        if match is None or hit is None:
+            out.append(p)
+            continue
+        index = int(hit.group(1)) - match.sheet.first_row
+        if index <= match.header_row or index >= len(match.sheet.rows):
+            out.append(p)
+            continue
+        row = match.sheet.rows[index]
+        col = match.columns["upn"]
+        upn = v.upn_key(row[col]) if col < len(row) else ""
+        out.append(
+            Problem(
+                p.severity,
+                p.message,
+                p.file,
+                p.sheet,
+                p.cell,
+                p.column,
+                p.hint,
+                p.group,
+                Scope.PUPIL,
+                upn or f"{p.sheet} row {hit.group(1)}",
+            )
+        )
+    return out
+
+
+def pupil_row_name(result: ReadResult, problem: Problem) -> str:
+    """The pupil's name for a pupil-scope problem: from the model, else from the pupils
+    sheet's row (a pupil whose UPN is the problem is not in the model)."""
+    pupil = result.data.pupils.get(problem.upn)
+    if pupil is not None:
+        return pupil.full_name
+    match = result.pupils_match
+    hit = _ROW.search(problem.cell)
+    if match is None or hit is None or problem.sheet != match.sheet.name:
+        return ""
+    index = int(hit.group(1)) - match.sheet.first_row
+    if not match.header_row < index < len(match.sheet.rows):
+        return ""
+    row = match.sheet.rows[index]
+    parts = [
+        v.text(row[match.columns[f]])
+        for f in ("forename", "surname", "full_name")
+        if f in match.columns and match.columns[f] < len(row)
+    ]
+    return " ".join(p for p in parts if p)
 
 
 def _read_pupils(file: str, match: HeaderMatch, problems: list[Problem]) -> dict[str, Pupil]:
