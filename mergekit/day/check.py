@@ -181,6 +181,7 @@ def run_check(
         cal, tasks = _calendar_checks(result, calendar, settings, today)
         problems.extend(cal)
         problems.extend(post_problems(result.data, settings))
+        problems.extend(_future_letters(result, settings, today))
         result.data = replace(
             result.data, fix_first=fix_first(result, problems), register_tasks=tuple(tasks)
         )
@@ -338,6 +339,31 @@ def _calendar_checks(
             )
         )
     return out, tasks
+
+
+def _future_letters(result: ReadResult, settings: Settings, today: date) -> list[Problem]:
+    """A letter dated after the school day worked for: a typing error that would hold the
+    next letter back (the interval counts from it)."""
+    out: list[Problem] = []
+    for upn, records in result.data.letters.items():
+        for rec in records:
+            if rec.date_sent <= today:
+                continue
+            src = rec.source
+            out.append(
+                error(
+                    f"{upn} ({_name(result.data, upn)}): letter dated {rec.date_sent:%d/%m/%Y}, "
+                    f"after today ({today:%d/%m/%Y})",
+                    file=src.file if src else settings.resolve(settings.files.tracking).name,
+                    sheet=src.sheet if src else "",
+                    cell=f"row {src.row}" if src else "",
+                    group="letters",
+                    hint="correct the date the letter was sent (DD/MM/YYYY)",
+                    scope=Scope.PUPIL,
+                    upn=upn,
+                )
+            )
+    return out
 
 
 def post_problems(data: SchoolData, settings: Settings) -> list[Problem]:

@@ -582,6 +582,9 @@ def _read_contact_log(
 _LETTER_NO = re.compile(r"(?:pa[\s_]*)?(?:warning\s*)?(?:letter)?[\s_#]*([123])\b", re.I)
 
 
+_OTHER_NUMBER = re.compile(r"(?:pa[\s_]*)?(?:warning\s*)?(?:letter)?[\s_#]*(-?\d+)", re.I)
+
+
 def letter_action(raw: str) -> str | None:
     """'Letter 1', 'PA letter 2', 'Warning letter 3', '1' or 'pa_letter_2' -> pa_letter_N;
     any action name as is."""
@@ -605,6 +608,15 @@ def _read_letters(
             continue
         raw = rows.text(r, row, "letter")
         action = letter_action(raw)
+        other = _OTHER_NUMBER.fullmatch(raw.strip())
+        if action is None and other is not None:
+            rows.bad(
+                r,
+                "letter",
+                f"{raw!r}: attendance warning letters are numbered 1 to 3, not {other.group(1)}",
+                "write Letter 1, Letter 2 or Letter 3",
+            )
+            continue
         if action is None:
             # A school's log holds other letters too (medical evidence requests...): not ours.
             rows.bad(
