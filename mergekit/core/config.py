@@ -365,10 +365,9 @@ def load_config(path: Path) -> Settings:
             f"{path}: the file is empty - run `mergekit init` in the school's folder for a "
             "starter mergekit.toml, or restore yours from a backup"
         )
-    school = raw.get("school")
-    if not isinstance(school, dict) or not isinstance(school.get("name"), str):
+    if "school" not in raw:
         raise ConfigError(
-            f"{path.name}: [school] name is missing - add a [school] section with the "
+            f"{path.name}: [school] needs 'name' - add a [school] section with the "
             'school\'s name, e.g. name = "Northgate Park Academy"'
         )
     lines = _key_lines(text)

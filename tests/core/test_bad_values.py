@@ -16,7 +16,7 @@ from mergekit.core.errors import ConfigError
 from mergekit.core.workspace import open_workspace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from policy_builders import (  # noqa: E402
+from policy_builders import (
     TODAY,
     School,
     present_days,
