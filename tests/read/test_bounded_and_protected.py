@@ -43,7 +43,7 @@ def test_a_wrong_or_missing_password_is_a_clear_error(
     ):
         read_workbook(path)
     monkeypatch.setenv(PASSWORD_ENV, "not-the-password")
-    with pytest.raises(WorkbookError, match="tracking.xlsx: the workbook's password is wrong"):
+    with pytest.raises(WorkbookError, match=r"tracking\.xlsx: the workbook's password is wrong"):
         read_workbook(path)
 
 
@@ -77,7 +77,7 @@ def test_a_sheet_of_a_million_rows_is_refused_with_the_fix(tmp_path: Path) -> No
     path = tmp_path / "tall.xlsx"
     wb.save(path)
     start = time.monotonic()
-    with pytest.raises(WorkbookError, match="declares 1,048,576 rows.*delete the empty"):
+    with pytest.raises(WorkbookError, match=r"declares 1,048,576 rows.*delete the empty"):
         read_workbook(path)
     assert time.monotonic() - start < 5
 
