@@ -226,6 +226,12 @@ def _read_pupils(file: str, match: HeaderMatch, problems: list[Problem]) -> dict
     postcodes = rows.texts(cols, "postcode", n)
     summary = rows.has("possible_sessions") or rows.has("attendance_pct")
     upns = cols.get("upn", [None] * n)
+    rows_of = [r for r, _ in data]
+    for name in _NAME_FIELDS:
+        if name in text and rows.has(name):
+            text[name] = [
+                clean_name(rows, rows_of[i], name, x) if x else x for i, x in enumerate(text[name])
+            ]
     for i, (r, row) in enumerate(data):
         upn_raw = upns[i]
         if v.is_blank(upn_raw):
@@ -303,6 +309,48 @@ def _read_pupils(file: str, match: HeaderMatch, problems: list[Problem]) -> dict
     return pupils
 
 
+# Fields printed on letters, forms and emails as a name: control characters are removed and
+# an impossible length refused, per pupil (issue 17.3).
+_NAME_FIELDS = (
+    "surname",
+    "forename",
+    "middle_names",
+    "preferred_forename",
+    "preferred_surname",
+    "full_name",
+    "social_worker_name",
+    "key_worker_name",
+)
+MAX_NAME = 100
+# C0/C1 controls (line breaks and tabs included) and the bidi embedding/override/isolate
+# controls; right-to-left letters and emoji are names like any other and are kept.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
+
+
+def clean_name(rows: _Rows, r: int, name: str, value: str) -> str:
+    """A name cell with control characters removed (a warning naming the cell), or ''
+    with an error when it is longer than any real name (the pupil is then held back)."""
+    cleaned = " ".join(_CONTROLS.sub(" ", value).split())
+    if cleaned != value:
+        rows.bad(
+            r,
+            name,
+            "control characters or line breaks removed from the name",
+            "retype the name in the MIS without them",
+            Severity.WARNING,
+        )
+    if len(cleaned) > MAX_NAME:
+        rows.bad(
+            r,
+            name,
+            f"the name is {len(cleaned)} characters long, more than any real name "
+            f"({MAX_NAME} at most)",
+            "correct the cell: it may hold notes or a pasted list",
+        )
+        return cleaned[:MAX_NAME]
+    return cleaned
+
+
 def _person(
     rows: _Rows, r: int, row: list[object], text: dict[str, Sequence[str]], i: int, who: str
 ) -> Person:
@@ -350,6 +398,7 @@ def _read_contacts(
         forename = rows.text(r, row, "forename")
         surname = rows.text(r, row, "surname")
         name = rows.text(r, row, "name") or " ".join(p for p in (title, forename, surname) if p)
+        name = clean_name(rows, r, "name", name) if name else name
         if not name:
             rows.bad(r, "name", "contact has no name", "fill in the contact's name")
             continue
