@@ -276,12 +276,29 @@ def _read_csv(path: Path) -> RawSheet:
             continue
     else:  # pragma: no cover - cp1252 decodes almost anything
         raise WorkbookError(f"{path.name}: unreadable text encoding - save it as CSV UTF-8")
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(content[:4096], ",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    rows: list[list[object]] = [list(r) for r in csv.reader(io.StringIO(content), dialect)]
+    delimiter = _delimiter(content)
+    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
+    rows: list[list[object]] = [list(r) for r in reader]
     return RawSheet(path.stem, rows, 1)
+
+
+def _delimiter(content: str) -> str:
+    """Comma, semicolon (Excel in much of Europe) or tab: whichever the first lines use most
+    outside quotes (csv.Sniffer is misled by quoted line breaks)."""
+    counts = {",": 0, ";": 0, "\t": 0}
+    quoted = False
+    lines = 0
+    for ch in content[:65536]:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+        elif not quoted and ch == "\n":
+            lines += 1
+            if lines >= 20:
+                break
+    best = max(counts, key=lambda k: counts[k])
+    return best if counts[best] else ","
 
 
 def find_header(
