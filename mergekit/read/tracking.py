@@ -40,7 +40,12 @@ from mergekit.read import values as v
 from mergekit.read.columns import SHEETS, TRACKING_SHEETS, Kind
 from mergekit.read.rows import _as_date, _as_float, _as_int, _gc_paused, _locate, _Rows
 from mergekit.read.sheets import (
+    HEADER_SEARCH_ROWS as HEADER_ROWS,
+)
+from mergekit.read.sheets import (
     HeaderMatch,
+    RawSheet,
+    column_letter,
     lock_file,
     read_workbook,
 )
@@ -114,7 +119,16 @@ def _read_tracking_file(path: Path, settings: Settings) -> ReadResult:
             )
         )
     n_cells: dict[tuple[str, date], str] = {}
+    grid = None
+    if "marks" not in found:
+        taken = {m.sheet.name for m in found.values()}
+        grid = next((g for x in sheets if x.name not in taken and (g := _grid(x))), None)
+        if grid is not None:
+            found["marks"] = grid[0]
+    first_problem = len(problems)
     marks = _read_marks(file, found["marks"], pupils, problems, n_cells) if "marks" in found else {}
+    if grid is not None:
+        _regrid(grid, problems, first_problem, n_cells)
     counts["marks"] = 2 * sum(len(m) for m in marks.values())
     log = (
         _read_contact_log(file, found["contact_log"], pupils, problems)
@@ -141,6 +155,101 @@ def _read_tracking_file(path: Path, settings: Settings) -> ReadResult:
 
 
 _ROW = re.compile(r"(\d+)$")
+_SESSION = {"AM": "am", "PM": "pm"}
+
+
+def _grid(sheet: RawSheet) -> tuple[HeaderMatch, dict[tuple[int, str], str]] | None:
+    """Marks laid out as a register grid (a row per pupil, a column per session: dates over
+    an AM/PM header row, a title row above) as the long UPN, Date, AM, PM layout, and where
+    each of its cells came from: (long row, field) -> the grid's cell."""
+    rows = sheet.rows
+    for h in range(min(HEADER_ROWS, len(rows))):
+        heads = [v.text(c).upper() for c in rows[h]]
+        sessions = [i for i, t in enumerate(heads) if t in _SESSION]
+        if len(sessions) < 2:
+            continue
+        upn_col = next(
+            (
+                i
+                for r in range(h + 1)
+                for i, c in enumerate(rows[r])
+                if v.text(c).casefold() in ("upn", "pupil upn", "student upn")
+            ),
+            None,
+        )
+        if upn_col is None or h == 0:
+            return None
+        day: date | None = None
+        dated: dict[int, date] = {}
+        for i in range(min(sessions), max(sessions) + 1):
+            for r in range(h - 1, -1, -1):
+                cell = rows[r][i] if i < len(rows[r]) else None
+                if v.is_blank(cell):
+                    continue
+                try:
+                    day = v.parse_date(cell)
+                except v.BadValue:
+                    continue
+                break
+            if day is not None and i in sessions:
+                dated[i] = day
+        if not dated:
+            return None
+        out: list[list[object]] = [["UPN", "Date", "AM", "PM"]]
+        where: dict[tuple[int, str], str] = {}
+        for r in range(h + 1, len(rows)):
+            row = rows[r]
+            if upn_col >= len(row) or v.is_blank(row[upn_col]):
+                continue
+            by_day: dict[date, dict[str, object]] = {}
+            for i, d in dated.items():
+                by_day.setdefault(d, {})[heads[i]] = row[i] if i < len(row) else None
+                # The Excel row it will have in the long layout (its header is row 1).
+                long_row = len(out) + list(by_day).index(d) + 1
+                where[(long_row, _SESSION[heads[i]])] = f"{column_letter(i)}{r + sheet.first_row}"
+                where[(long_row, "upn")] = f"{column_letter(upn_col)}{r + sheet.first_row}"
+                where[(long_row, "date")] = f"{column_letter(i)}{h + sheet.first_row - 1}"
+            for d, pair in by_day.items():
+                out.append([row[upn_col], d, pair.get("AM"), pair.get("PM")])
+        long = RawSheet(sheet.name, out, 1)
+        return HeaderMatch(long, 0, {"upn": 0, "date": 1, "am": 2, "pm": 3}, out[0]), where  # type: ignore[arg-type]
+    return None
+
+
+def _regrid(
+    grid: tuple[HeaderMatch, dict[tuple[int, str], str]],
+    problems: list[Problem],
+    first: int,
+    n_cells: dict[tuple[str, date], str],
+) -> None:
+    """Problems and N cells of a register grid read as the long layout, pointed back at the
+    grid's own cells."""
+    match, where = grid
+    fields = {"A": "upn", "B": "date", "C": "am", "D": "pm"}
+    for k in range(first, len(problems)):
+        p = problems[k]
+        m = re.fullmatch(r"([A-D])(\d+)", p.cell)
+        if m is None or p.sheet != match.sheet.name:
+            continue
+        row = int(m.group(2))
+        cell = where.get((row, fields[m.group(1)]), p.cell)
+        upn = v.upn_key(match.sheet.rows[row - 1][0]) if row - 1 < len(match.sheet.rows) else ""
+        problems[k] = Problem(
+            p.severity,
+            p.message,
+            p.file,
+            p.sheet,
+            cell,
+            p.column,
+            p.hint,
+            p.group,
+            Scope.PUPIL,
+            upn,
+        )
+    for key, cell in n_cells.items():
+        m = re.fullmatch(r"([A-D])(\d+)", cell)
+        if m is not None:
+            n_cells[key] = where.get((int(m.group(2)), fields[m.group(1)]), cell)
 
 
 def _pupil_scoped(
@@ -152,6 +261,9 @@ def _pupil_scoped(
     by_sheet = {m.sheet.name: m for m in found.values() if "upn" in m.columns}
     out: list[Problem] = []
     for p in problems:
+        if p.scope is Scope.PUPIL:  # placed already (a register grid's marks)
+            out.append(p)
+            continue
         match = by_sheet.get(p.sheet)
         hit = _ROW.search(p.cell) if match is not None else None
         if match is None or hit is None:
