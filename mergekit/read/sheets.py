@@ -224,6 +224,14 @@ def check_package(path: Path, source: Path | io.BytesIO) -> None:
                 )
 
 
+def is_encrypted(path: Path) -> bool:
+    """A workbook protected with "Encrypt with Password" (an OLE file holding the package)."""
+    with path.open("rb") as fh:
+        if not fh.read(8).startswith(_OLE_MAGIC):
+            return False
+    return _is_encrypted_ooxml(path)
+
+
 def _is_encrypted_ooxml(path: Path) -> bool:
     data = path.read_bytes()
     return "EncryptedPackage".encode("utf-16-le") in data or b"EncryptedPackage" in data
