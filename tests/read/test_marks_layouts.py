@@ -42,7 +42,7 @@ def school() -> School:
 
 def _rows(path: Path) -> list[tuple[object, ...]]:
     wb = load_workbook(path)
-    return [r for r in wb["Marks"].iter_rows(min_row=2, values_only=True)]
+    return list(wb["Marks"].iter_rows(min_row=2, values_only=True))
 
 
 def to_sessions(path: Path) -> None:
