@@ -75,8 +75,16 @@ def break_transfer_list(cfg: Path) -> None:
     wb.save(path)
 
 
-@pytest.fixture
-def broken(example_school: Path) -> tuple[Path, list[tuple[str, date]]]:
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[tuple[str, date]]]:
+    """Broken once per module (rewriting the example's 66,000 marks takes a while): the tests
+    below only read it, or run the day after the plan test has read it."""
+    import shutil
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    target = tmp_path_factory.mktemp("broken") / "school"
+    shutil.copytree(examples, target, ignore=shutil.ignore_patterns("out", "*.sqlite*", "~$*"))
+    example_school = target / "mergekit.toml"
     text = example_school.read_text(encoding="utf-8")
     example_school.write_text(text + '\n[pdf]\nsoffice = "/nonexistent/soffice"\n', "utf-8")
     stale = break_tracking(example_school)
@@ -110,7 +118,7 @@ def test_check_exits_1_and_names_each_problem_with_its_scope(
 
 
 def test_plan_lists_the_pupil_first_and_plans_everyone_else(
-    broken: tuple[Path, list[tuple[str, date]]], example_school: Path
+    broken: tuple[Path, list[tuple[str, date]]],
 ) -> None:
     cfg, _ = broken
     code, out, err = cli("plan", "--config", str(cfg), "--json")
