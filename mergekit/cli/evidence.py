@@ -10,7 +10,7 @@ import click
 from mergekit.cli.base import main
 from mergekit.cli.options import DATE, config_option, today_option, workspace
 from mergekit.core.workspace import Workspace
-from mergekit.day.school import load_school, school_for_form
+from mergekit.day.school import load_school
 from mergekit.evidence.make import due_today, make_packs, referral_packs
 
 
@@ -85,7 +85,7 @@ def evidence(
 def packs_before_sending(ws: Workspace) -> None:
     """`send` with [evidence] attach_to_cme_referral = true: make the CME referral pupils' packs
     the day does not have yet, so their emails attach them."""
-    report = referral_packs(ws, school_for_form(ws.settings))
+    report = referral_packs(ws, load_school(ws))
     for note in report.notes:
         click.secho(f"Note: {note}", fg="yellow", err=True)
     for p in report.packs:

@@ -133,7 +133,7 @@ def fill_command(
     beside it).
     """
     ws = workspace(config, today)
-    report = fill_for_pupil(ws, form, upn, lambda: school_for_form(ws.settings), out, flatten)
+    report = fill_for_pupil(ws, form, upn, lambda: school_for_form(ws, upn), out, flatten)
     how = "flattened (not editable)" if report.flattened else "editable"
     click.echo(f"Filled {len(report.filled)} fields ({how}): {report.path}")
     for note in report.notes:

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from mergekit.cli.base import main
+from mergekit.cli.check import printable, show_fix_first
 from mergekit.cli.options import config_option, today_option, workspace
 from mergekit.core.actions import ACTION_TITLES
 from mergekit.core.calendar import academic_year_of, compact_dates, terms_of_year
@@ -50,6 +51,7 @@ def plan(
     report = plan_today(ws, xlsx=xlsx)
     p = report.plan
     register = report.check.register
+    show_fix_first(p.fix_first, err=True)
     held = [x for x in p.skipped if register is not None and x.startswith(register.message())]
     for line in held:  # first, and in red: nothing that needs today's marks was planned
         click.secho(line, fg="red", bold=True, err=True)
@@ -122,7 +124,7 @@ def _show(
             earlier = held.get(a.key())
             when = f" on {earlier.day:%d/%m/%Y}" if earlier is not None else ""
             struck = click.style(f" [struck{when}]", fg="red") if not a.approved else ""
-            click.echo(f"  {a.upn}  {a.name:<{name_w}}  {yr:<10} {a.reason}{struck}")
+            click.echo(printable(f"  {a.upn}  {a.name:<{name_w}}  {yr:<10} {a.reason}") + struck)
     if not p.actions:
         click.echo("Nothing to do today.")
 

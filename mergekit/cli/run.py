@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from mergekit.cli.base import main
+from mergekit.cli.check import printable, show_fix_first
 from mergekit.cli.options import (
     config_option,
     limit_option,
@@ -104,13 +105,19 @@ def _run(ws: Workspace, send: bool, limit: int | None) -> None:
 
 
 def _check(r: RunReport) -> None:
+    click.echo("")
+    show_fix_first(r.check.fix_first)
     click.echo(f"\n1. Check      {r.check.summary()}")
     for p in r.check.problems:
         if p.severity is Severity.ERROR:
-            click.secho(f"   error   {p}", fg="red")
+            click.secho(f"   error   {printable(p)}", fg="red")
+    if r.check.transfer_errors and not r.stopped:
+        click.secho(
+            "   the transfer list's errors block only `mergekit offroll` writes", fg="yellow"
+        )
     warnings = r.check.warnings
     for p in warnings[:5]:
-        click.secho(f"   warning {p}", fg="yellow")
+        click.secho(f"   warning {printable(p)}", fg="yellow")
     if len(warnings) > 5:
         click.echo(f"   ... and {len(warnings) - 5} more warnings (mergekit check lists them)")
 

@@ -431,6 +431,16 @@ def load_config(path: Path) -> Settings:
         raise ConfigError(
             f"{path.name}: {e} - fix the TOML syntax (quote text values, dates as YYYY-MM-DD)"
         ) from e
+    if not raw:
+        raise ConfigError(
+            f"{path}: the file is empty - run `mergekit init` in the school's folder for a "
+            "starter mergekit.toml, or restore yours from a backup"
+        )
+    if "school" not in raw:
+        raise ConfigError(
+            f"{path.name}: [school] needs 'name' - add a [school] section with the "
+            'school\'s name, e.g. name = "Northgate Park Academy"'
+        )
     lines = _key_lines(text)
     loader = _Loader(path.name, lines)
     values = loader.section(Settings, raw, "")
@@ -610,9 +620,42 @@ def _type_name(tp: Any) -> str:
     return "a table"
 
 
+def _check_policy_ranges(p: PolicySettings, loader: _Loader) -> None:
+    """Percentages within 0-100, intervals and day counts at least 1, NC years -2 to 14."""
+    for f in fields(p):
+        value = getattr(p, f.name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        at = loader.at(f"policy.{f.name}")
+        if f.name.endswith("_percent") or f.name == "drop_points":
+            if not 0 <= value <= 100:
+                loader.errors.append(
+                    f"{at}: [policy] {f.name} = {value} is not a percentage between 0 and 100 "
+                    f"- write it like {f.default}"
+                )
+        elif f.name.endswith("_compulsory_year"):
+            if not -2 <= value <= 14:
+                loader.errors.append(
+                    f"{at}: [policy] {f.name} = {value} is not a National Curriculum year "
+                    f"(-2 to 14) - write it like {f.default}"
+                )
+        elif value < 1:
+            loader.errors.append(
+                f"{at}: [policy] {f.name} = {value} must be 1 or more (a count of days, "
+                f"sessions or weeks) - write it like {f.default}"
+            )
+    if p.first_compulsory_year > p.last_compulsory_year:
+        loader.errors.append(
+            f"{loader.at('policy.first_compulsory_year')}: [policy] first_compulsory_year "
+            f"({p.first_compulsory_year}) is after last_compulsory_year "
+            f"({p.last_compulsory_year}) - swap them"
+        )
+
+
 def _check_semantics(s: Settings, loader: _Loader) -> None:
     """Checks beyond types: values that parse but cannot be right."""
     errs = loader.errors
+    _check_policy_ranges(s.policy, loader)
     for i, term in enumerate(s.calendar.terms):
         if term.end < term.start:
             errs.append(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class MergekitError(Exception):
@@ -59,6 +60,15 @@ class Severity(StrEnum):
     WARNING = "warning"
 
 
+class Scope(StrEnum):
+    """What a problem holds back (docs/blocking.md): one pupil's letters and forms, only
+    `mergekit offroll` writes, or (a count-breaking problem) the whole school's planning."""
+
+    PUPIL = "pupil"
+    TRANSFER = "transfer"
+    SCHOOL = "school"
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One thing wrong with the input, located as precisely as we can.
@@ -75,6 +85,8 @@ class Problem:
     column: str = ""
     hint: str = ""
     group: str = ""
+    scope: Scope = Scope.SCHOOL
+    upn: str = ""  # the pupil a pupil-scope problem belongs to (as written in the workbook)
 
     @property
     def where(self) -> str:
@@ -107,9 +119,9 @@ class Problem:
         }
 
 
-def error(message: str, **where: str) -> Problem:
+def error(message: str, **where: Any) -> Problem:
     return Problem(Severity.ERROR, message, **where)
 
 
-def warning(message: str, **where: str) -> Problem:
+def warning(message: str, **where: Any) -> Problem:
     return Problem(Severity.WARNING, message, **where)

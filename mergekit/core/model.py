@@ -247,6 +247,29 @@ class Leaver:
 
 
 @dataclass(frozen=True, slots=True)
+class FixFirst:
+    """A pupil kept out of letters and forms until a problem in their own rows is fixed
+    (`mergekit check` found it): listed first by `run`, `plan` and the work list."""
+
+    upn: str  # as written in the workbook (may be blank or malformed: that can be the problem)
+    name: str
+    reasons: tuple[str, ...]  # each problem's line, naming file, sheet, cell and the fix
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterTask:
+    """An N mark older than the legal limit: the register must be recoded to the reason
+    found, or O when none was (a task for the register, listed on the work list)."""
+
+    upn: str
+    name: str
+    day: date
+    sessions: str  # "AM", "PM" or "AM and PM"
+    age: int  # school days since the mark
+    cell: str = ""  # where in the marks sheet, e.g. "Marks!C57"
+
+
+@dataclass(frozen=True, slots=True)
 class SchoolData:
     """Everything read from the tracking workbook, keyed by UPN."""
 
@@ -257,6 +280,15 @@ class SchoolData:
     letters: Mapping[str, tuple[LetterRecord, ...]] = field(default_factory=dict)
     events: Mapping[str, tuple[Event, ...]] = field(default_factory=dict)
     has_marks: bool = False  # a marks sheet was found (else only summary columns)
+    # Set by `mergekit check` (mergekit.day.check): pupils whose own rows have errors (no
+    # letters or forms for them until fixed) and N marks left past the limit.
+    fix_first: tuple[FixFirst, ...] = ()
+    register_tasks: tuple[RegisterTask, ...] = ()
+
+    @property
+    def held_upns(self) -> frozenset[str]:
+        """UPNs kept out of letters and forms (see ``fix_first``)."""
+        return frozenset(f.upn for f in self.fix_first)
 
     def contacts_of(self, upn: str) -> tuple[Contact, ...]:
         """Contacts in priority order."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 
-from mergekit.core.calendar import SchoolCalendar
+from mergekit.core.calendar import SchoolCalendar, academic_year_of
 from mergekit.core.config import Settings, find_config, load_config
 from mergekit.core.errors import ConfigError
 
@@ -46,11 +46,21 @@ def school_day_for(calendar: SchoolCalendar, requested: date) -> tuple[date, dat
         return requested, requested, ""
     if calendar.is_school_day(requested):
         return requested, requested, ""
+    year = academic_year_of(requested)
+    last = calendar.terms[-1].end
+    if requested > last and academic_year_of(last) != year:
+        raise ConfigError(
+            f"[calendar] in mergekit.toml is out of date: {requested:%d/%m/%Y} is in the "
+            f"{year} academic year, and the last term configured ends {last:%d/%m/%Y} - add "
+            f"the school's {year} term dates (and INSET days) to [calendar] terms, or choose "
+            "an earlier --today"
+        )
     day = calendar.on_or_before(requested)
     if day is None:
         raise ConfigError(
-            f"{requested:%d/%m/%Y} is before the first term in [calendar] - add earlier terms "
-            "to mergekit.toml or choose a later --today"
+            f"{requested:%d/%m/%Y} (academic year {year}) is before the first term in "
+            f"[calendar] - add the school's {year} term dates to mergekit.toml, or choose a "
+            "later --today"
         )
     why = calendar.why_not(requested) or "not a school day"
     note = (

@@ -5,31 +5,40 @@ against the school calendar: marks on days the school was shut, ``N`` marks left
 law allows, pupils nobody can be written to, a workbook without today's register, and settings
 the letters print that are blank or still the starter's placeholders.
 
-Most errors stop every command that makes something. Two kinds hold back only what depends on
-them (:attr:`CheckReport.held`): no register for today holds the rules that need today's marks
-(day-1 calls, letters, alerts, CME steps) but not a planned move; a blank setting holds only the
-documents and emails whose templates print it.
+Every problem has a scope (:class:`~mergekit.core.errors.Scope`), and blocks only what depends
+on it (docs/blocking.md):
+
+* a pupil's problem (a bad cell in one of their rows: DOB, UPN, a mark) keeps that pupil out of
+  letters and forms (:attr:`SchoolData.fix_first`), listed first; everyone else is planned;
+* a transfer-list problem blocks only `mergekit offroll` writes;
+* a school-wide problem that makes counts wrong (no terms, marks on closed days, a missing
+  sheet or column) stops every command that makes something (:attr:`CheckReport.blocking`).
+
+Two school-wide kinds hold back only what depends on them (:attr:`CheckReport.held`): no
+register for today holds the rules that need today's marks (day-1 calls, letters, alerts, CME
+steps) but not a planned move; a blank setting holds only the documents and emails whose
+templates print it. ``check`` itself exits 1 while any error remains.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time
 from typing import TYPE_CHECKING, Any
 
 from mergekit.core.actions import DOCUMENT_ACTIONS, NEEDS_TODAYS_MARKS, NOTICES
 from mergekit.core.calendar import SchoolCalendar
 from mergekit.core.config import Settings
-from mergekit.core.errors import MergekitError, Problem, Severity, error, warning
-from mergekit.core.model import SchoolData
+from mergekit.core.errors import MergekitError, Problem, Scope, Severity, error, warning
+from mergekit.core.model import FixFirst, RegisterTask, SchoolData
 from mergekit.merge.addressing import addressees
 from mergekit.plan.register import RegisterGap, register_gap, register_pending
 from mergekit.read.sheets import lock_file
 
 if TYPE_CHECKING:
     from mergekit.merge.settingscheck import SettingProblem
-from mergekit.read.tracking import ReadResult, read_tracking
+from mergekit.read.tracking import ReadResult, pupil_row_name, read_tracking
 from mergekit.read.transferlist import read_transfer_list
 
 GROUP_TITLES = {
@@ -67,9 +76,24 @@ class CheckReport:
 
     @property
     def blocking(self) -> list[Problem]:
-        """Errors that stop everything (the others hold back only what depends on them)."""
+        """School-wide errors that stop everything (the others hold back only what depends on
+        them: one pupil's documents, `offroll` writes, or the actions in :attr:`held`)."""
         scoped = {id(p) for p, _ in self.scoped}
-        return [p for p in self.errors if id(p) not in scoped]
+        return [p for p in self.errors if id(p) not in scoped and p.scope is Scope.SCHOOL]
+
+    @property
+    def pupil_errors(self) -> list[Problem]:
+        return [p for p in self.errors if p.scope is Scope.PUPIL]
+
+    @property
+    def transfer_errors(self) -> list[Problem]:
+        """Errors in the transfer list: they block only `mergekit offroll` writes."""
+        return [p for p in self.errors if p.scope is Scope.TRANSFER]
+
+    @property
+    def fix_first(self) -> tuple[FixFirst, ...]:
+        """The pupils kept out of letters and forms, and why (listed first everywhere)."""
+        return self.result.data.fix_first if self.result is not None else ()
 
     @property
     def held(self) -> dict[str, list[Problem]]:
@@ -154,8 +178,13 @@ def run_check(
                 )
             )
         problems.extend(result.problems)
-        problems.extend(calendar_problems(result, calendar, settings, today))
+        cal, tasks = _calendar_checks(result, calendar, settings, today)
+        problems.extend(cal)
         problems.extend(post_problems(result.data, settings))
+        problems.extend(_future_letters(result, settings, today))
+        result.data = replace(
+            result.data, fix_first=fix_first(result, problems), register_tasks=tuple(tasks)
+        )
     problems.extend(_transfer_list_problems(settings))
     unfilled = _settings_problems(settings)
     for u in unfilled:
@@ -174,6 +203,22 @@ def _settings_problems(settings: Settings) -> list[SettingProblem]:
         return setting_problems(settings, (*DOCUMENT_ACTIONS, *sorted(NOTICES)))
     except MergekitError:
         return []
+
+
+def fix_first(result: ReadResult, problems: list[Problem]) -> tuple[FixFirst, ...]:
+    """One entry per pupil with an error in their own rows, in workbook order."""
+    reasons: dict[str, list[str]] = {}
+    names: dict[str, str] = {}
+    for p in problems:
+        if p.severity is not Severity.ERROR or p.scope is not Scope.PUPIL:
+            continue
+        reasons.setdefault(p.upn, []).append(str(p))
+        if not names.get(p.upn):
+            names[p.upn] = pupil_row_name(result, p)
+    return tuple(FixFirst(upn, names.get(upn, ""), tuple(rs)) for upn, rs in reasons.items())
+
+
+_OFFROLL_ONLY = "this blocks only `mergekit offroll` writes; everything else goes on"
 
 
 def _transfer_list_problems(settings: Settings) -> list[Problem]:
@@ -199,24 +244,43 @@ def _transfer_list_problems(settings: Settings) -> list[Problem]:
     try:
         tl = read_transfer_list(settings, path)
     except MergekitError as e:
-        return [*out, error(str(e), group="off_roll")]
+        return [
+            *out,
+            error(str(e), group="off_roll", hint=_OFFROLL_ONLY, scope=Scope.TRANSFER),
+        ]
     return [*out, *(_regroup(p, "off_roll") for p in tl.problems)]
 
 
 def _regroup(p: Problem, group: str) -> Problem:
-    return Problem(p.severity, p.message, p.file, p.sheet, p.cell, p.column, p.hint, group)
+    """A transfer-list problem: it holds back only the Off Roll writes, and says so."""
+    hint = p.hint
+    if p.severity is Severity.ERROR:
+        hint = f"{hint} ({_OFFROLL_ONLY})" if hint else _OFFROLL_ONLY
+    return Problem(
+        p.severity, p.message, p.file, p.sheet, p.cell, p.column, hint, group, Scope.TRANSFER
+    )
 
 
 def calendar_problems(
     result: ReadResult, calendar: SchoolCalendar, settings: Settings, today: date
 ) -> list[Problem]:
     """Marks on non-school days (one line per date) and N marks older than the legal limit."""
+    return _calendar_checks(result, calendar, settings, today)[0]
+
+
+def _calendar_checks(
+    result: ReadResult, calendar: SchoolCalendar, settings: Settings, today: date
+) -> tuple[list[Problem], list[RegisterTask]]:
+    """Marks on non-school days (a school-wide error, one line per date: the counts are wrong)
+    and every N mark older than the legal limit (a warning naming pupil, date and cell, and a
+    register task: the rules count it as unauthorised absence, as the 2024 regulations do)."""
     data = result.data
     if not data.has_marks:
-        return []
+        return [], []
     file = settings.resolve(settings.files.tracking).name
     sheet = result.sheets_found.get("marks", "")
     out: list[Problem] = []
+    tasks: list[RegisterTask] = []
     if not calendar.terms:
         return [
             error(
@@ -225,7 +289,7 @@ def calendar_problems(
                 group="calendar",
                 hint="add the school's term dates to mergekit.toml",
             )
-        ]
+        ], []
     off_days: dict[date, list[str]] = defaultdict(list)
     limit = settings.policy.n_code_limit_school_days
     for upn, marks in data.marks.items():
@@ -233,24 +297,34 @@ def calendar_problems(
             if day > today:
                 continue
             real = [c for c in (am, pm) if c and c != "#"]
-            if real and not calendar.is_school_day(day):
+            school_day = calendar.is_school_day(day)
+            if real and not school_day:
                 off_days[day].append(upn)
-            if "N" in (am, pm) and calendar.is_school_day(day):
-                age = calendar.school_days_after(day, today)
-                if age > limit:
-                    out.append(
-                        error(
-                            f"{upn} ({_name(data, upn)}) still has an N mark from {day:%d/%m/%Y}, "
-                            f"{age} school days ago",
-                            file=file,
-                            sheet=sheet,
-                            cell=result.n_cells.get((upn, day), ""),
-                            column="AM" if am == "N" else "PM",
-                            group="calendar",
-                            hint=f"N must be replaced within {limit} school days: record "
-                            "the reason, or O if none was found",
-                        )
-                    )
+            if "N" not in (am, pm) or not school_day:
+                continue
+            age = calendar.school_days_after(day, today)
+            if age <= limit:
+                continue
+            sessions = " and ".join(s for s, c in (("AM", am), ("PM", pm)) if c == "N")
+            cell = result.n_cells.get((upn, day), "")
+            name = _name(data, upn)
+            out.append(
+                warning(
+                    f"{upn} ({name}) still has an N mark ({sessions}) from {day:%d/%m/%Y}, "
+                    f"{age} school days ago: counted as unauthorised absence until recoded",
+                    file=file,
+                    sheet=sheet,
+                    cell=cell,
+                    column="AM" if am == "N" else "PM",
+                    group="calendar",
+                    hint=f"N must be replaced within {limit} school days: record the reason, "
+                    "or O if none was found",
+                    scope=Scope.PUPIL,
+                    upn=upn,
+                )
+            )
+            where = f"{sheet}!{cell}" if cell else sheet
+            tasks.append(RegisterTask(upn, name, day, sessions, age, where))
     for day, upns in sorted(off_days.items()):
         why = calendar.why_not(day) or "not a school day"
         out.append(
@@ -264,6 +338,31 @@ def calendar_problems(
                 f"marks' dates (first pupil: {upns[0]})",
             )
         )
+    return out, tasks
+
+
+def _future_letters(result: ReadResult, settings: Settings, today: date) -> list[Problem]:
+    """A letter dated after the school day worked for: a typing error that would hold the
+    next letter back (the interval counts from it)."""
+    out: list[Problem] = []
+    for upn, records in result.data.letters.items():
+        for rec in records:
+            if rec.date_sent <= today:
+                continue
+            src = rec.source
+            out.append(
+                error(
+                    f"{upn} ({_name(result.data, upn)}): letter dated {rec.date_sent:%d/%m/%Y}, "
+                    f"after today ({today:%d/%m/%Y})",
+                    file=src.file if src else settings.resolve(settings.files.tracking).name,
+                    sheet=src.sheet if src else "",
+                    cell=f"row {src.row}" if src else "",
+                    group="letters",
+                    hint="correct the date the letter was sent (DD/MM/YYYY)",
+                    scope=Scope.PUPIL,
+                    upn=upn,
+                )
+            )
     return out
 
 

@@ -7,12 +7,14 @@ calendar problem holds back the day's plan, not the emails already made).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from mergekit.core.errors import CheckFailed
+from mergekit.core.errors import CheckFailed, Scope
 from mergekit.core.model import SchoolData
 from mergekit.core.workspace import Workspace
+from mergekit.day.check import fix_first
 from mergekit.mail.outbox import deliver, run_folder
 from mergekit.mail.sendreport import SendReport
 from mergekit.plan.planning import day_actions
@@ -20,15 +22,18 @@ from mergekit.read.tracking import read_tracking
 
 
 def school_to_send(ws: Workspace) -> SchoolData:
-    """The tracking workbook, refusing one with errors."""
+    """The tracking workbook, refusing one with school-wide errors. A pupil with errors in
+    their own rows is only kept out (``fix_first``: the plan has no letter or form for them),
+    so one bad row never stops the rest of the school's emails (docs/blocking.md)."""
     result = read_tracking(ws.settings)
-    if result.errors:
-        n = len(result.errors)
+    school = [p for p in result.errors if p.scope is not Scope.PUPIL]
+    if school:
+        n = len(school)
         raise CheckFailed(
             f"{ws.settings.files.tracking}: {n} error{'s' * (n != 1)} in the workbook (first: "
-            f"{result.errors[0]}) - run `mergekit check`, fix them, then send"
+            f"{school[0]}) - run `mergekit check`, fix them, then send"
         )
-    return result.data
+    return replace(result.data, fix_first=fix_first(result, result.problems))
 
 
 def send_day(ws: Workspace, *, run_dir: Path | None = None, **options: Any) -> SendReport:

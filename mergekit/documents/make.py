@@ -27,9 +27,7 @@ from datetime import date
 from pathlib import Path
 
 from mergekit.core.actions import FORMS, LETTERS
-from mergekit.core.errors import (
-    WorkbookError,
-)
+from mergekit.core.errors import CheckFailed, WorkbookError
 from mergekit.core.ledger import Ledger
 from mergekit.core.model import Action, SchoolData
 from mergekit.core.workspace import Workspace
@@ -174,6 +172,12 @@ def make_forms(
             raise WorkbookError(
                 f"{ws.settings.files.tracking}: no pupil with the UPN {raw!r} - check the UPN "
                 "(`mergekit fields` and `mergekit plan` show the pupils)"
+            )
+        held = next((f for f in data.fix_first if f.upn == upn), None)
+        if held is not None:
+            raise CheckFailed(
+                f"{upn} ({pupil.full_name}): no form is made until their rows are fixed: "
+                f"{held.reasons[0]}"
             )
         planned = by_pupil.get(upn, {})
         if forms:

@@ -30,7 +30,7 @@ from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
-from mergekit.core.actions import ACTIONS, DAY_BY_DAY, LETTERS
+from mergekit.core.actions import ACTIONS, DAY_BY_DAY, DOCUMENT_ACTIONS, LETTERS
 from mergekit.core.attendance import (
     ABSENT,
     CODE_MEANINGS,
@@ -39,7 +39,15 @@ from mergekit.core.attendance import (
 )
 from mergekit.core.calendar import SchoolCalendar, academic_year_bounds, academic_year_of
 from mergekit.core.config import PolicySettings
-from mergekit.core.model import Action, ContactLogEntry, EventKind, Pupil, PupilMarks, SchoolData
+from mergekit.core.model import (
+    Action,
+    ContactLogEntry,
+    EventKind,
+    FixFirst,
+    Pupil,
+    PupilMarks,
+    SchoolData,
+)
 from mergekit.plan.counting import (
     Timeline,
     _at_least,
@@ -53,6 +61,7 @@ from mergekit.plan.counting import (
 )
 
 _ORDER = {a: i for i, a in enumerate(ACTIONS)}
+_DOCUMENTS = frozenset(DOCUMENT_ACTIONS)
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,8 @@ class Plan:
     actions: tuple[Action, ...]  # sorted by action, then the order letters are handed out
     skipped: tuple[str, ...] = ()  # rules that could not run, and why
     notes: tuple[str, ...] = ()
+    # Pupils kept out of letters and forms until a problem in their rows is fixed.
+    fix_first: tuple[FixFirst, ...] = ()
 
     def approved(self) -> tuple[Action, ...]:
         return tuple(a for a in self.actions if a.approved)
@@ -100,6 +111,9 @@ class Plan:
                 }
                 for a in self.actions
             ],
+            "skipped": [
+                {"upn": f.upn, "name": f.name, "reasons": list(f.reasons)} for f in self.fix_first
+            ],
         }
 
 
@@ -115,6 +129,7 @@ def evaluate(
     actions: dict[tuple[str, str, str], Action] = {}
     outside = no_year = 0
     first, last = policy.first_compulsory_year, policy.last_compulsory_year
+    held = data.held_upns
     for pupil in data.pupils.values():
         if pupil.year is None:
             no_year += 1
@@ -123,6 +138,8 @@ def evaluate(
             outside += 1
             continue
         for action in rules.pupil(pupil):
+            if pupil.upn in held and action.kind in _DOCUMENTS:
+                continue  # no letter or form from rows with errors (listed in fix_first)
             if action.key() not in history.done:
                 actions.setdefault(action.key(), action)
     pupils = data.pupils
@@ -141,7 +158,7 @@ def evaluate(
             f"{no_year} pupil{'s have' if no_year != 1 else ' has'} no year group and "
             "were not considered - fill in the year on the pupils sheet"
         )
-    return Plan(today, tuple(ordered), tuple(rules.skipped()), tuple(notes))
+    return Plan(today, tuple(ordered), tuple(rules.skipped()), tuple(notes), data.fix_first)
 
 
 def letter_condition_since(

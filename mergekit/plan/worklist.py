@@ -5,6 +5,10 @@ phone numbers, no-contact flags respected), social workers and key workers to co
 the Designated Safeguarding Lead, pupils to tell the CME team about, and home-education
 requests to take off roll. It lists every such action of the day, including those an earlier
 run of the same day recorded, so it can be printed at any time.
+
+Before them, when there are any: a "Fix first" tab of the pupils kept out of letters and forms
+until their rows are fixed (``SchoolData.fix_first``), and a "Register" tab of the N marks
+left past the legal limit, to recode to the reason, or O (``SchoolData.register_tasks``).
 """
 
 from __future__ import annotations
@@ -143,6 +147,19 @@ def write_worklist(
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="DDEBF7")
     day = f" for {today:%A %d/%m/%Y}" if today else ""
+    title = f"{settings.school.name} - work list{day}".strip(" -")
+    for name, note, headers, widths, cells in _first_tabs(data):
+        ws = wb.create_sheet(name)
+        ws.append([note])
+        ws["A1"].font = Font(italic=True)
+        ws.append(list(headers))
+        for cell in ws[2]:
+            cell.font = bold
+            cell.fill = fill
+        for row in cells:
+            ws.append(row)
+        ws.freeze_panes = "C3"
+        lay_out(ws, widths, header_rows=2, note_rows=1, title=title)
     for tab in _TABS:
         ws = wb.create_sheet(tab.title)
         ws.append([tab.note])
@@ -166,7 +183,6 @@ def write_worklist(
                 ]
             )
         ws.freeze_panes = "C3"
-        title = f"{settings.school.name} - work list{day}".strip(" -")
         lay_out(ws, (*_WIDTHS, *tab.widths), header_rows=2, note_rows=1, title=title)
     buf = io.BytesIO()
     wb.save(buf)
@@ -181,10 +197,56 @@ def write_day_worklist(
     recorded earlier today included), and how many of each action; no file when there are
     none."""
     listed = [a for a in day if a.kind in ON_LIST]
-    if not listed:
+    if not listed and not data.fix_first and not data.register_tasks:
         return None, {}
     path = write_worklist(folder / WORKLIST, listed, data, settings, today=today)
     return path, dict(Counter(a.kind for a in listed))
+
+
+FIX_FIRST = "Fix first"
+REGISTER = "Register"
+
+
+def _first_tabs(
+    data: SchoolData,
+) -> list[tuple[str, str, tuple[str, ...], tuple[float, ...], list[list[object]]]]:
+    """(title, note, headers, widths, rows) of the tabs before the teams' ones, when needed."""
+    out: list[tuple[str, str, tuple[str, ...], tuple[float, ...], list[list[object]]]] = []
+    if data.fix_first:
+        out.append(
+            (
+                FIX_FIRST,
+                "No letter or form is made for these pupils until the cells named here are "
+                "fixed in the tracking workbook (calls and alerts still are). Fix them, then "
+                "run again.",
+                ("UPN", "Pupil", "Problem and fix"),
+                (16.0, 22.0, 90.0),
+                [[f.upn, f.name, "\n".join(f.reasons)] for f in data.fix_first],
+            )
+        )
+    if data.register_tasks:
+        out.append(
+            (
+                REGISTER,
+                "N (reason not yet established) left past the legal limit: counted as "
+                "unauthorised absence until recoded. Recode to the reason, or O.",
+                ("UPN", "Pupil", "Date", "Session", "Cell", "School days ago", "Task"),
+                (14.0, 20.0, 11.0, 9.0, 18.0, 8.0, 30.0),
+                [
+                    [
+                        t.upn,
+                        t.name,
+                        t.day.strftime("%d/%m/%Y"),
+                        t.sessions,
+                        t.cell,
+                        t.age,
+                        "recode to the reason, or O",
+                    ]
+                    for t in sorted(data.register_tasks, key=lambda t: (t.day, t.name))
+                ],
+            )
+        )
+    return out
 
 
 def tab_counts(counts: Mapping[str, int]) -> dict[str, int]:

@@ -2,6 +2,13 @@
 
 ``.xlsx``, ``.xlsm``, ``.xls`` and ``.ods`` are read with python-calamine (fast, exact cached
 values, never writes); ``.csv`` with the standard library. Nothing here writes to the file.
+
+A workbook protected with a password ("Encrypt with Password") is decrypted in memory with
+msoffcrypto-tool; the password comes from the environment variable
+``MERGEKIT_WORKBOOK_PASSWORD``, else the OS keyring (service ``mergekit-workbook``, user the
+file's name), never mergekit.toml. Before anything is decompressed, a zip package's declared
+sizes are checked (:func:`check_package`): a zip bomb, a sheet of a million rows or a huge
+shared-strings part is refused at once, with bounded memory.
 """
 
 from __future__ import annotations
@@ -9,6 +16,9 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import os
+import re
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,10 +93,7 @@ def read_workbook(path: Path) -> list[RawSheet]:
         head = fh.read(8)
     if suffix in (".xlsx", ".xlsm", ".xlsb", ".ods") and head.startswith(_OLE_MAGIC):
         if _is_encrypted_ooxml(path):
-            raise WorkbookError(
-                f"{name}: the workbook is protected with a password - in Excel use File > Info >"
-                " Protect Workbook > Encrypt with Password, clear the password, save, and run again"
-            )
+            return _read_calamine(path, decrypt_workbook(path))
         raise WorkbookError(
             f"{name}: this is an old-style .xls file with an .xlsx name - "
             "open it in Excel and save it as .xlsx"
@@ -103,7 +110,126 @@ def read_workbook(path: Path) -> list[RawSheet]:
             f"{name}: mergekit reads .xlsx, .xlsm, .xls, .ods and .csv files, "
             f"not {suffix or 'files without an extension'}"
         )
+    if suffix in (".xlsx", ".xlsm", ".ods"):
+        check_package(path, path)
     return _read_calamine(path)
+
+
+PASSWORD_ENV = "MERGEKIT_WORKBOOK_PASSWORD"
+KEYRING_SERVICE = "mergekit-workbook"
+
+# Bounds on what a workbook may unpack to (a real school's tracker is a few tens of MB).
+MAX_PART_BYTES = 512 * 1024 * 1024  # one part (a sheet, shared strings) uncompressed
+MAX_TOTAL_BYTES = 1024 * 1024 * 1024  # the whole package uncompressed
+MAX_SHARED_STRINGS_BYTES = 128 * 1024 * 1024
+MAX_RATIO = 200  # uncompressed / compressed, for parts over 8 MB
+MAX_ROWS = 500_000  # a sheet's declared rows (Excel's limit, 1,048,576, is refused)
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension ref="[A-Z]+\d+:[A-Z]+(\d+)"')
+
+
+def workbook_password(path: Path, env: dict[str, str] | None = None) -> str | None:
+    """The password of a protected workbook: MERGEKIT_WORKBOOK_PASSWORD, else the OS keyring
+    (service mergekit-workbook, user the file's name). Never mergekit.toml."""
+    found = (os.environ if env is None else env).get(PASSWORD_ENV)
+    if found:
+        return found
+    try:
+        import keyring
+        from keyring.errors import KeyringError
+    except ImportError:  # pragma: no cover - keyring is a dependency
+        return None
+    try:
+        stored = keyring.get_password(KEYRING_SERVICE, path.name)
+    except KeyringError:
+        return None
+    return str(stored) if stored else None
+
+
+def decrypt_workbook(path: Path, password: str | None = None) -> bytes:
+    """The decrypted .xlsx bytes of a password-protected workbook, or a WorkbookError that
+    says how to give the password (or that it is wrong)."""
+    import msoffcrypto
+    from msoffcrypto.exceptions import InvalidKeyError
+
+    password = password if password is not None else workbook_password(path)
+    if not password:
+        raise WorkbookError(
+            f"{path.name}: the workbook is protected with a password, and none was given - set "
+            f"the environment variable {PASSWORD_ENV}, or store it once with: keyring set "
+            f"{KEYRING_SERVICE} {path.name} (never put the password in mergekit.toml)"
+        )
+    out = io.BytesIO()
+    try:
+        with path.open("rb") as fh:
+            office = msoffcrypto.OfficeFile(fh)
+            office.load_key(password=password)
+            office.decrypt(out)
+    except InvalidKeyError:
+        raise WorkbookError(
+            f"{path.name}: the workbook's password is wrong - check {PASSWORD_ENV} (or the "
+            f"keyring entry {KEYRING_SERVICE} / {path.name}) against the password set in Excel"
+        ) from None
+    except Exception as e:
+        raise WorkbookError(
+            f"{path.name}: the protected workbook cannot be decrypted ({type(e).__name__}) - "
+            "open it in Excel, save it again, and run again"
+        ) from None
+    data = out.getvalue()
+    check_package(path, io.BytesIO(data))
+    return data
+
+
+def check_package(path: Path, source: Path | io.BytesIO) -> None:
+    """Refuse a zip package that would unpack to more than the bounds above, before any of
+    it is decompressed (declared sizes, then each sheet's declared dimension)."""
+    name = path.name
+    try:
+        zf = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise WorkbookError(
+            f"{name}: cannot be read as a workbook ({e}) - open it in Excel, save it as .xlsx, "
+            "and run again"
+        ) from None
+    with zf:
+        total = 0
+        for info in zf.infolist():
+            size = info.file_size
+            total += size
+            ratio = size / max(info.compress_size, 1)
+            big = size > MAX_PART_BYTES or (size > 8 * 1024 * 1024 and ratio > MAX_RATIO)
+            strings = info.filename.endswith("sharedStrings.xml")
+            if big or (strings and size > MAX_SHARED_STRINGS_BYTES):
+                raise WorkbookError(
+                    f"{name}: part {info.filename} would unpack to {size / 2**20:,.0f} MB "
+                    f"({ratio:,.0f} times its stored size), far more than a school's workbook "
+                    "holds - mergekit refuses it unread; export the workbook again from the MIS"
+                )
+            if total > MAX_TOTAL_BYTES:
+                raise WorkbookError(
+                    f"{name}: the workbook would unpack to more than "
+                    f"{MAX_TOTAL_BYTES // 2**20:,} MB - mergekit refuses it unread; export it "
+                    "again from the MIS, or split it"
+                )
+        for info in zf.infolist():
+            if not re.fullmatch(r"xl/worksheets/[^/]+\.xml", info.filename):
+                continue
+            with zf.open(info) as fh:
+                head = fh.read(4096)
+            m = _DIMENSION.search(head)
+            if m and int(m.group(1)) > MAX_ROWS:
+                raise WorkbookError(
+                    f"{name}: {info.filename} declares {int(m.group(1)):,} rows, more than "
+                    f"mergekit reads ({MAX_ROWS:,}) - delete the empty formatted rows below "
+                    "the data (select them, Delete Sheet Rows), save, and run again"
+                )
+
+
+def is_encrypted(path: Path) -> bool:
+    """A workbook protected with "Encrypt with Password" (an OLE file holding the package)."""
+    with path.open("rb") as fh:
+        if not fh.read(8).startswith(_OLE_MAGIC):
+            return False
+    return _is_encrypted_ooxml(path)
 
 
 def _is_encrypted_ooxml(path: Path) -> bool:
@@ -111,11 +237,15 @@ def _is_encrypted_ooxml(path: Path) -> bool:
     return "EncryptedPackage".encode("utf-16-le") in data or b"EncryptedPackage" in data
 
 
-def _read_calamine(path: Path) -> list[RawSheet]:
+def _read_calamine(path: Path, data: bytes | None = None) -> list[RawSheet]:
     import python_calamine as calamine
 
     try:
-        wb = calamine.CalamineWorkbook.from_path(str(path))
+        wb = (
+            calamine.CalamineWorkbook.from_path(str(path))
+            if data is None
+            else calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        )
     except calamine.PasswordError as e:
         raise WorkbookError(
             f"{path.name}: the workbook is protected with a password - remove "
@@ -154,12 +284,29 @@ def _read_csv(path: Path) -> RawSheet:
             continue
     else:  # pragma: no cover - cp1252 decodes almost anything
         raise WorkbookError(f"{path.name}: unreadable text encoding - save it as CSV UTF-8")
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(content[:4096], ",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    rows: list[list[object]] = [list(r) for r in csv.reader(io.StringIO(content), dialect)]
+    delimiter = _delimiter(content)
+    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
+    rows: list[list[object]] = [list(r) for r in reader]
     return RawSheet(path.stem, rows, 1)
+
+
+def _delimiter(content: str) -> str:
+    """Comma, semicolon (Excel in much of Europe) or tab: whichever the first lines use most
+    outside quotes (csv.Sniffer is misled by quoted line breaks)."""
+    counts = {",": 0, ";": 0, "\t": 0}
+    quoted = False
+    lines = 0
+    for ch in content[:65536]:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+        elif not quoted and ch == "\n":
+            lines += 1
+            if lines >= 20:
+                break
+    best = max(counts, key=lambda k: counts[k])
+    return best if counts[best] else ","
 
 
 def find_header(

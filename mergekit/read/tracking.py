@@ -21,7 +21,7 @@ from pathlib import Path
 
 from mergekit.core.actions import ACTIONS
 from mergekit.core.config import Settings
-from mergekit.core.errors import Problem, Severity, WorkbookError, warning
+from mergekit.core.errors import Problem, Scope, Severity, WorkbookError, warning
 from mergekit.core.model import (
     FLAG_NAMES,
     Address,
@@ -40,7 +40,12 @@ from mergekit.read import values as v
 from mergekit.read.columns import SHEETS, TRACKING_SHEETS, Kind
 from mergekit.read.rows import _as_date, _as_float, _as_int, _gc_paused, _locate, _Rows
 from mergekit.read.sheets import (
+    HEADER_SEARCH_ROWS as HEADER_ROWS,
+)
+from mergekit.read.sheets import (
     HeaderMatch,
+    RawSheet,
+    column_letter,
     lock_file,
     read_workbook,
 )
@@ -54,6 +59,7 @@ class ReadResult:
     counts: dict[str, int] = field(default_factory=dict)
     # Cell of every N mark, so checks can point at the cell to recode: (upn, date) -> "C57".
     n_cells: dict[tuple[str, date], str] = field(default_factory=dict)
+    pupils_match: HeaderMatch | None = None  # the pupils sheet's header (names for problems)
 
     @property
     def errors(self) -> list[Problem]:
@@ -113,7 +119,16 @@ def _read_tracking_file(path: Path, settings: Settings) -> ReadResult:
             )
         )
     n_cells: dict[tuple[str, date], str] = {}
+    grid = None
+    if "marks" not in found:
+        taken = {m.sheet.name for m in found.values()}
+        grid = next((g for x in sheets if x.name not in taken and (g := _grid(x))), None)
+        if grid is not None:
+            found["marks"] = grid[0]
+    first_problem = len(problems)
     marks = _read_marks(file, found["marks"], pupils, problems, n_cells) if "marks" in found else {}
+    if grid is not None:
+        _regrid(grid, problems, first_problem, n_cells)
     counts["marks"] = 2 * sum(len(m) for m in marks.values())
     log = (
         _read_contact_log(file, found["contact_log"], pupils, problems)
@@ -135,7 +150,169 @@ def _read_tracking_file(path: Path, settings: Settings) -> ReadResult:
         has_marks="marks" in found,
     )
     sheets_found = {k: m.sheet.name for k, m in found.items()}
-    return ReadResult(data, problems, sheets_found, counts, n_cells)
+    problems = _pupil_scoped(problems, found, pupils)
+    return ReadResult(data, problems, sheets_found, counts, n_cells, found["pupils"])
+
+
+_ROW = re.compile(r"(\d+)$")
+_SESSION = {"AM": "am", "PM": "pm"}
+
+
+def _grid(sheet: RawSheet) -> tuple[HeaderMatch, dict[tuple[int, str], str]] | None:
+    """Marks laid out as a register grid (a row per pupil, a column per session: dates over
+    an AM/PM header row, a title row above) as the long UPN, Date, AM, PM layout, and where
+    each of its cells came from: (long row, field) -> the grid's cell."""
+    rows = sheet.rows
+    for h in range(min(HEADER_ROWS, len(rows))):
+        heads = [v.text(c).upper() for c in rows[h]]
+        sessions = [i for i, t in enumerate(heads) if t in _SESSION]
+        if len(sessions) < 2:
+            continue
+        upn_col = next(
+            (
+                i
+                for r in range(h + 1)
+                for i, c in enumerate(rows[r])
+                if v.text(c).casefold() in ("upn", "pupil upn", "student upn")
+            ),
+            None,
+        )
+        if upn_col is None or h == 0:
+            return None
+        day: date | None = None
+        dated: dict[int, date] = {}
+        for i in range(min(sessions), max(sessions) + 1):
+            for r in range(h - 1, -1, -1):
+                cell = rows[r][i] if i < len(rows[r]) else None
+                if v.is_blank(cell):
+                    continue
+                try:
+                    day = v.parse_date(cell)
+                except v.BadValue:
+                    continue
+                break
+            if day is not None and i in sessions:
+                dated[i] = day
+        if not dated:
+            return None
+        out: list[list[object]] = [["UPN", "Date", "AM", "PM"]]
+        where: dict[tuple[int, str], str] = {}
+        for r in range(h + 1, len(rows)):
+            row = rows[r]
+            if upn_col >= len(row) or v.is_blank(row[upn_col]):
+                continue
+            by_day: dict[date, dict[str, object]] = {}
+            for i, d in dated.items():
+                by_day.setdefault(d, {})[heads[i]] = row[i] if i < len(row) else None
+                # The Excel row it will have in the long layout (its header is row 1).
+                long_row = len(out) + list(by_day).index(d) + 1
+                where[(long_row, _SESSION[heads[i]])] = f"{column_letter(i)}{r + sheet.first_row}"
+                where[(long_row, "upn")] = f"{column_letter(upn_col)}{r + sheet.first_row}"
+                where[(long_row, "date")] = f"{column_letter(i)}{h + sheet.first_row - 1}"
+            for d, pair in by_day.items():
+                out.append([row[upn_col], d, pair.get("AM"), pair.get("PM")])
+        long = RawSheet(sheet.name, out, 1)
+        return HeaderMatch(long, 0, {"upn": 0, "date": 1, "am": 2, "pm": 3}, out[0]), where  # type: ignore[arg-type]
+    return None
+
+
+def _regrid(
+    grid: tuple[HeaderMatch, dict[tuple[int, str], str]],
+    problems: list[Problem],
+    first: int,
+    n_cells: dict[tuple[str, date], str],
+) -> None:
+    """Problems and N cells of a register grid read as the long layout, pointed back at the
+    grid's own cells."""
+    match, where = grid
+    fields = {"A": "upn", "B": "date", "C": "am", "D": "pm"}
+    for k in range(first, len(problems)):
+        p = problems[k]
+        m = re.fullmatch(r"([A-D])(\d+)", p.cell)
+        if m is None or p.sheet != match.sheet.name:
+            continue
+        row = int(m.group(2))
+        cell = where.get((row, fields[m.group(1)]), p.cell)
+        upn = v.upn_key(match.sheet.rows[row - 1][0]) if row - 1 < len(match.sheet.rows) else ""
+        problems[k] = Problem(
+            p.severity,
+            p.message,
+            p.file,
+            p.sheet,
+            cell,
+            p.column,
+            p.hint,
+            p.group,
+            Scope.PUPIL,
+            upn,
+        )
+    for key, cell in n_cells.items():
+        m = re.fullmatch(r"([A-D])(\d+)", cell)
+        if m is not None:
+            n_cells[key] = where.get((int(m.group(2)), fields[m.group(1)]), cell)
+
+
+def _pupil_scoped(
+    problems: list[Problem], found: dict[str, HeaderMatch], pupils: dict[str, Pupil]
+) -> list[Problem]:
+    """Every problem in one data row of a sheet keyed by UPN belongs to that row's pupil:
+    it holds back that pupil's letters and forms only (mergekit.day.check). Problems with no
+    row (a missing sheet or column) stay school-wide."""
+    by_sheet = {m.sheet.name: m for m in found.values() if "upn" in m.columns}
+    out: list[Problem] = []
+    for p in problems:
+        if p.scope is Scope.PUPIL:  # placed already (a register grid's marks)
+            out.append(p)
+            continue
+        match = by_sheet.get(p.sheet)
+        hit = _ROW.search(p.cell) if match is not None else None
+        if match is None or hit is None:
+            out.append(p)
+            continue
+        index = int(hit.group(1)) - match.sheet.first_row
+        if index <= match.header_row or index >= len(match.sheet.rows):
+            out.append(p)
+            continue
+        row = match.sheet.rows[index]
+        col = match.columns["upn"]
+        upn = v.upn_key(row[col]) if col < len(row) else ""
+        out.append(
+            Problem(
+                p.severity,
+                p.message,
+                p.file,
+                p.sheet,
+                p.cell,
+                p.column,
+                p.hint,
+                p.group,
+                Scope.PUPIL,
+                upn or f"{p.sheet} row {hit.group(1)}",
+            )
+        )
+    return out
+
+
+def pupil_row_name(result: ReadResult, problem: Problem) -> str:
+    """The pupil's name for a pupil-scope problem: from the model, else from the pupils
+    sheet's row (a pupil whose UPN is the problem is not in the model)."""
+    pupil = result.data.pupils.get(problem.upn)
+    if pupil is not None:
+        return pupil.full_name
+    match = result.pupils_match
+    hit = _ROW.search(problem.cell)
+    if match is None or hit is None or problem.sheet != match.sheet.name:
+        return ""
+    index = int(hit.group(1)) - match.sheet.first_row
+    if not match.header_row < index < len(match.sheet.rows):
+        return ""
+    row = match.sheet.rows[index]
+    parts = [
+        v.text(row[match.columns[f]])
+        for f in ("forename", "surname", "full_name")
+        if f in match.columns and match.columns[f] < len(row)
+    ]
+    return " ".join(p for p in parts if p)
 
 
 def _read_pupils(file: str, match: HeaderMatch, problems: list[Problem]) -> dict[str, Pupil]:
@@ -161,6 +338,12 @@ def _read_pupils(file: str, match: HeaderMatch, problems: list[Problem]) -> dict
     postcodes = rows.texts(cols, "postcode", n)
     summary = rows.has("possible_sessions") or rows.has("attendance_pct")
     upns = cols.get("upn", [None] * n)
+    rows_of = [r for r, _ in data]
+    for name in _NAME_FIELDS:
+        if name in text and rows.has(name):
+            text[name] = [
+                clean_name(rows, rows_of[i], name, x) if x else x for i, x in enumerate(text[name])
+            ]
     for i, (r, row) in enumerate(data):
         upn_raw = upns[i]
         if v.is_blank(upn_raw):
@@ -238,6 +421,48 @@ def _read_pupils(file: str, match: HeaderMatch, problems: list[Problem]) -> dict
     return pupils
 
 
+# Fields printed on letters, forms and emails as a name: control characters are removed and
+# an impossible length refused, per pupil (issue 17.3).
+_NAME_FIELDS = (
+    "surname",
+    "forename",
+    "middle_names",
+    "preferred_forename",
+    "preferred_surname",
+    "full_name",
+    "social_worker_name",
+    "key_worker_name",
+)
+MAX_NAME = 100
+# C0/C1 controls (line breaks and tabs included) and the bidi embedding/override/isolate
+# controls; right-to-left letters and emoji are names like any other and are kept.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
+
+
+def clean_name(rows: _Rows, r: int, name: str, value: str) -> str:
+    """A name cell with control characters removed (a warning naming the cell), or ''
+    with an error when it is longer than any real name (the pupil is then held back)."""
+    cleaned = " ".join(_CONTROLS.sub(" ", value).split())
+    if cleaned != value:
+        rows.bad(
+            r,
+            name,
+            "control characters or line breaks removed from the name",
+            "retype the name in the MIS without them",
+            Severity.WARNING,
+        )
+    if len(cleaned) > MAX_NAME:
+        rows.bad(
+            r,
+            name,
+            f"the name is {len(cleaned)} characters long, more than any real name "
+            f"({MAX_NAME} at most)",
+            "correct the cell: it may hold notes or a pasted list",
+        )
+        return cleaned[:MAX_NAME]
+    return cleaned
+
+
 def _person(
     rows: _Rows, r: int, row: list[object], text: dict[str, Sequence[str]], i: int, who: str
 ) -> Person:
@@ -285,6 +510,7 @@ def _read_contacts(
         forename = rows.text(r, row, "forename")
         surname = rows.text(r, row, "surname")
         name = rows.text(r, row, "name") or " ".join(p for p in (title, forename, surname) if p)
+        name = clean_name(rows, r, "name", name) if name else name
         if not name:
             rows.bad(r, "name", "contact has no name", "fill in the contact's name")
             continue
@@ -517,6 +743,9 @@ def _read_contact_log(
 _LETTER_NO = re.compile(r"(?:pa[\s_]*)?(?:warning\s*)?(?:letter)?[\s_#]*([123])\b", re.I)
 
 
+_OTHER_NUMBER = re.compile(r"(?:pa[\s_]*)?(?:warning\s*)?(?:letter)?[\s_#]*(-?\d+)", re.I)
+
+
 def letter_action(raw: str) -> str | None:
     """'Letter 1', 'PA letter 2', 'Warning letter 3', '1' or 'pa_letter_2' -> pa_letter_N;
     any action name as is."""
@@ -540,6 +769,15 @@ def _read_letters(
             continue
         raw = rows.text(r, row, "letter")
         action = letter_action(raw)
+        other = _OTHER_NUMBER.fullmatch(raw.strip())
+        if action is None and other is not None:
+            rows.bad(
+                r,
+                "letter",
+                f"{raw!r}: attendance warning letters are numbered 1 to 3, not {other.group(1)}",
+                "write Letter 1, Letter 2 or Letter 3",
+            )
+            continue
         if action is None:
             # A school's log holds other letters too (medical evidence requests...): not ours.
             rows.bad(

@@ -35,7 +35,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from mergekit.core.calendar import SchoolCalendar
-from mergekit.core.errors import LedgerError, MergekitError, WriteBackError
+from mergekit.core.errors import LedgerError, MergekitError, Severity, WriteBackError
 from mergekit.core.ledger import Ledger
 from mergekit.core.model import Leaver, Pupil
 from mergekit.core.workspace import Workspace
@@ -390,6 +390,8 @@ def add_leaver(
     pupil = _require_pupil(ws, upn)
     stamp = file_stamp(path)
     tl = read_transfer_list(settings, path)
+    _require_unencrypted(tl)
+    _require_no_errors(tl)
     _require_columns(tl, ("name", "date_of_leaving", "reason"))
     existing = find_rows(tl.leavers, upn, pupil, "upn" in tl.columns)
     check_new_leaver(pupil, leaving_date, reason, ws.requested, existing)
@@ -422,6 +424,8 @@ def set_steps(
         )
     stamp = file_stamp(path)
     tl = read_transfer_list(settings, path)
+    _require_unencrypted(tl)
+    _require_no_errors(tl)
     has_upn = "upn" in tl.columns
     pupil = _find_pupil(ws, upn) if has_upn else _require_pupil(ws, upn)
     rows = find_rows(tl.leavers, upn, pupil, has_upn)
@@ -475,6 +479,31 @@ def _require_pupil(ws: Workspace, upn: str) -> Pupil:
             "the MIS)"
         )
     return pupil
+
+
+def _require_unencrypted(tl: TransferList) -> None:
+    from mergekit.read.sheets import is_encrypted
+
+    if is_encrypted(tl.path):
+        raise WriteBackError(
+            f"{tl.path.name}: the transfer list is protected with a password: mergekit reads "
+            "it, but does not yet write into a protected workbook - record this step in Excel, "
+            "or remove the password (File > Info > Protect Workbook) before `mergekit offroll`"
+        )
+
+
+def _require_no_errors(tl: TransferList) -> None:
+    """Transfer-list errors in the tab's layout (a missing checklist column) block `offroll`
+    writes, and only them (`mergekit check`); a bad cell in another leaver's row does not."""
+    errors = [p for p in tl.problems if p.severity is Severity.ERROR and not p.cell]
+    if errors:
+        n = len(errors)
+        raise WriteBackError(
+            f"{tl.path.name}: nothing written - the transfer list has {n} error"
+            f"{'s' * (n != 1)} (first: {errors[0]}); fix {'them' if n != 1 else 'it'} "
+            "(`mergekit check` lists them), then run again. Only `mergekit offroll` writes "
+            "wait for this; letters, forms and the rest go on"
+        )
 
 
 def _require_columns(tl: TransferList, wanted: tuple[str, ...]) -> None:

@@ -68,11 +68,11 @@ def test_workbook_errors_stop_letters_with_a_clear_message(school: Path) -> None
 
     book = school.parent / "tracking.xlsx"
     wb = load_workbook(book)
-    wb["Pupils"]["D2"] = "31/02/2012"
+    wb["Pupils"]["D1"] = "Birthday"  # no DOB column: school-wide, stops everything
     wb.save(book)
     code, out = run("letters", "--config", str(school))
     assert code == 1
-    assert "Error: tracking.xlsx: `mergekit check` finds 1 error" in out
+    assert "Error: tracking.xlsx: `mergekit check` finds 1 error that stops the whole day" in out
     assert "nothing was made" in out
     assert not (school.parent / "out").exists()
 

@@ -88,7 +88,8 @@ def pairs(doc: dict[str, object]) -> set[tuple[str, str]]:
 
 def test_plan_json_matches_the_contract(school: Path) -> None:
     doc = plan_json(school)
-    assert list(doc) == ["today", "actions"]
+    assert list(doc) == ["today", "actions", "skipped"]
+    assert doc["skipped"] == []
     assert doc["today"] == "2026-11-27"
     for a in doc["actions"]:  # type: ignore[attr-defined]
         assert list(a) == ["upn", "name", "action", "reason", "evidence"]
@@ -313,7 +314,8 @@ def example(example_school: Path) -> Path:
 
 def test_example_school_plan_json_matches_the_contract(example: Path) -> None:
     doc = plan_json(example)
-    assert list(doc) == ["today", "actions"]
+    assert list(doc) == ["today", "actions", "skipped"]
+    assert doc["skipped"] == []
     assert doc["today"] == "2026-11-27"
     assert doc["actions"]
     for a in doc["actions"]:  # type: ignore[attr-defined]

@@ -125,15 +125,15 @@ def test_demo_refuses_to_overwrite_a_folder(tmp_path: Path) -> None:
     assert ["mine.txt"] == [p.name for p in out.iterdir()]
 
 
-def test_run_stops_before_making_anything_when_check_finds_errors(
+def test_run_stops_before_making_anything_when_check_finds_school_wide_errors(
     example_school: Path,
 ) -> None:
     school = example_school.parent
-    broken = Path(__file__).parents[1] / "data" / "broken" / "duplicate_upns.xlsx"
+    broken = Path(__file__).parents[1] / "data" / "broken" / "wrong_headers.xlsx"
     shutil.copy(broken, school / "tracking.xlsx")
     result = CliRunner().invoke(main, ["run", "--config", str(example_school)])
     assert 1 == result.exit_code
-    assert "appears twice" in result.output
+    assert "missing column" in result.output
     assert "Stopped: fix the errors above, then run again (nothing was made)." in result.output
     assert not (school / "out").exists()
     assert not (school / "mergekit-ledger.sqlite").exists()

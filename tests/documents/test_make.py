@@ -251,12 +251,14 @@ def test_preview_makes_one_sample_per_template_and_records_nothing(school: Path)
         assert d.pupil.upn in docx_text(d.file)
 
 
-def test_workbook_errors_stop_the_letters_before_anything_is_made(tmp_path: Path) -> None:
+def test_school_wide_workbook_errors_stop_the_letters_before_anything_is_made(
+    tmp_path: Path,
+) -> None:
     cfg = write_school(tmp_path / "s", standard_kids())
     from openpyxl import load_workbook
 
     wb = load_workbook(tmp_path / "s" / "tracking.xlsx")
-    wb["Pupils"]["D2"] = "31/02/2012"  # no such date
+    wb["Pupils"]["D1"] = "Birthday"  # the DOB column is missing: a school-wide error
     wb.save(tmp_path / "s" / "tracking.xlsx")
     ws = workspace_for(cfg)
     with pytest.raises(CheckFailed, match="mergekit check"):

@@ -121,7 +121,7 @@ def test_the_plan_shows_a_held_strike_and_its_json_leaves_it_out(school: Path) -
     assert line.endswith("[struck on 26/11/2026]")
     assert "1 action struck on an earlier day is still struck" in table.stderr
     doc = json.loads(cli(school, "plan", "--json").stdout)
-    assert list(doc) == ["today", "actions"]
+    assert list(doc) == ["today", "actions", "skipped"]
     assert all(list(a) == ["upn", "name", "action", "reason", "evidence"] for a in doc["actions"])
     assert (AOIFE, "pa_letter_1") not in {(a["upn"], a["action"]) for a in doc["actions"]}
     assert (LILY, "first_day_contact") in {(a["upn"], a["action"]) for a in doc["actions"]}
