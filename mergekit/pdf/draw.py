@@ -199,19 +199,26 @@ def _multiline(
     avail_h: float,
     box: Box,
 ) -> tuple[str, str]:
+    bottom = max(box.border_width, 1.0) - 0.5
+
+    def fits(n: int, size: float) -> bool:
+        """Whether ``n`` lines drawn as below (first baseline an ascent under the top inset)
+        stay above the bottom border: the same test the drawing loop makes."""
+        first = box.height - inset - font.ascent * size / 1000.0
+        return n <= 1 or first - (n - 1) * size * LINE + font.descent * size / 1000.0 >= bottom
+
     size = style.size or AUTO_MAX
     lines = wrap(font, text, size, avail_w)
     # Shrink in half-points until every line fits, then cut what still does not.
-    while size > MIN_SIZE and len(lines) * size * LINE > avail_h + 0.01:
+    while size > MIN_SIZE and not fits(len(lines), size):
         size = max(MIN_SIZE, size - 0.5)
         lines = wrap(font, text, size, avail_w)
-    if len(lines) * size * LINE > avail_h + 0.01 and "\n" not in text and avail_h < 2 * size * LINE:
+    if not fits(len(lines), size) and "\n" not in text and avail_h < 2 * size * LINE:
         # A "multi-line" box only one line high (common in InDesign forms): one shrunk line
         # shows more of the value than wrapped lines that are cut off.
         return _single(font, style, text, inset, avail_w, avail_h, box)
     leading = size * LINE
     y = box.height - inset - font.ascent * size / 1000.0
-    bottom = max(box.border_width, 1.0) - 0.5
     out = [f"BT\n/{FONT_RESOURCE} {_n(size)} Tf\n{style.colour}\n"]
     shown = 0
     for line in lines:

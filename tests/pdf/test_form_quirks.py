@@ -247,6 +247,29 @@ def test_a_multiline_box_too_small_for_every_line_reports_the_lines_cut(tmp_path
     assert f"{' '.join(text.split()[len(shown) :])!r} was cut off" in report.cut[0]
 
 
+def test_a_value_that_fits_once_shrunk_is_drawn_whole_not_reported_cut(tmp_path: Path) -> None:
+    """The shrinking stops at the size whose lines the drawing can place inside the box (the
+    first baseline an ascent under the top, the last descent above the bottom border): a
+    count of lines times the leading said 8 pt fitted four lines in a 39.5 pt box, and the
+    fourth was then drawn through the border and reported cut (the CME referral's
+    suggested reason on the example school)."""
+    form = text_form(
+        tmp_path / "lines.pdf",
+        note={
+            "fieldFlags": "multiline",
+            "height": 39.5,
+            "width": 511,
+            "fontSize": 9,
+            "maxlen": 1000,
+        },
+    )
+    text = " ".join(f"word{i:03d}" for i in range(48))
+    out = tmp_path / "filled.pdf"
+    report = fill_form(form, {"note": text}, out)
+    assert report.cut == ()
+    assert pdftotext(out).split() == text.split()
+
+
 def test_a_value_that_fits_is_not_reported(tmp_path: Path) -> None:
     form = text_form(tmp_path / "plain.pdf", surname={})
     report = fill_form(form, {"surname": "Okafor"}, tmp_path / "filled.pdf")
