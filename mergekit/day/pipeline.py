@@ -18,6 +18,7 @@ from mergekit.core.actions import DOCUMENT_ACTIONS, LISTED
 from mergekit.core.config import CONFIG_NAME
 from mergekit.core.errors import ConfigError, ConversionError, MergekitError
 from mergekit.core.ledger import Ledger
+from mergekit.core.lock import with_school_lock
 from mergekit.core.model import Action, SchoolData
 from mergekit.core.resources import examples_dir
 from mergekit.core.workspace import Workspace
@@ -107,6 +108,7 @@ class RunReport:
         return out
 
 
+@with_school_lock("run")
 def run_day(
     ws: Workspace,
     *,
@@ -170,6 +172,7 @@ class WorklistReport:
     recorded: dict[str, int]  # list actions recorded as done now
 
 
+@with_school_lock("worklist")
 def make_worklist(ws: Workspace, data: SchoolData) -> WorklistReport:
     """The day's work list on its own (what `mergekit run` writes as its step 3): plans the
     day, records the calls, contacts and alerts as done (making the list is doing them, from
