@@ -3,6 +3,7 @@ ledger's message when it cannot be opened. Other holders are real processes."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
@@ -40,11 +41,13 @@ def held_elsewhere(path: Path) -> Iterator[subprocess.Popen[str]]:
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "held"
     try:
         yield proc
     finally:
-        assert proc.stdin is not None and proc.stdout is not None
+        assert proc.stdin is not None
+        assert proc.stdout is not None
         proc.stdin.close()
         proc.wait(timeout=10)
         proc.stdout.close()
@@ -74,7 +77,8 @@ def test_the_lock_file_names_who_holds_it_and_goes_when_released(tmp_path: Path)
         body = json.loads(path.read_text())
         assert body["pid"] == os.getpid()
         assert body["host"] == socket.gethostname()
-        assert body["what"] == "offroll add" and body["user"]
+        assert body["what"] == "offroll add"
+        assert body["user"]
         since = datetime.fromisoformat(body["since"])
         assert abs((datetime.now(UTC) - since).total_seconds()) < 5
     assert not path.exists()
@@ -100,9 +104,11 @@ def test_the_second_user_waits_then_is_told_who_holds_it(tmp_path: Path) -> None
     assert waited >= 0.6
     assert f"@{socket.gethostname()}" in message
     assert f"process {proc.pid}" in message
-    assert "mergekit run" in message and "since " in message
+    assert "mergekit run" in message
+    assert "since " in message
     assert "the ledger ledger.sqlite is in use by" in message
-    assert "wait for that mergekit to finish" in message and str(path) in message
+    assert "wait for that mergekit to finish" in message
+    assert str(path) in message
 
 
 def test_the_second_user_gets_the_lock_when_the_first_finishes_in_time(tmp_path: Path) -> None:
@@ -119,7 +125,8 @@ def test_the_second_user_gets_the_lock_when_the_first_finishes_in_time(tmp_path:
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "held"
     with lk.hold(path, "x", wait=10):
         assert json.loads(path.read_text())["pid"] == os.getpid()
     proc.wait(timeout=10)
@@ -175,7 +182,7 @@ def test_two_takers_of_a_stale_lock_never_both_hold_it(tmp_path: Path) -> None:
     assert [p.wait(timeout=60) for p in procs] == [0, 0, 0, 0]
     spans = sorted(tuple(map(float, line.split())) for line in log.read_text().splitlines())
     assert len(spans) == 4
-    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+    for (_, end), (start, _) in itertools.pairwise(spans):
         assert start >= end, "two processes held the lock at once"
 
 
@@ -195,23 +202,22 @@ def test_a_ledger_held_by_another_mergekit_is_never_to_be_restored(
     monkeypatch.setattr(lk, "WAIT_SECONDS", 0.3)  # the default wait, shortened
     ledger = tmp_path / "ledger.sqlite"
     ledger.write_bytes(b"\x00" * 10)  # half-created by the other process
-    with held_elsewhere(lk.ledger_lock_path(ledger)):
-        with pytest.raises(LockedError) as e:
-            with Ledger.open(ledger):
-                pass
+    with held_elsewhere(lk.ledger_lock_path(ledger)), pytest.raises(LockedError) as e:
+        with Ledger.open(ledger):
+            pass
     assert "from a backup" not in str(e.value)
     assert "is in use by" in str(e.value)
     # read-only (as `mergekit plan` opens it), the half-made file is not called a non-ledger
-    with held_elsewhere(lk.ledger_lock_path(ledger)):
-        with pytest.raises(LedgerError) as e2:
-            Ledger.open_readonly(ledger)
-    assert "being written by" in str(e2.value) and "from a backup" not in str(e2.value)
+    with held_elsewhere(lk.ledger_lock_path(ledger)), pytest.raises(LedgerError) as e2:
+        Ledger.open_readonly(ledger)
+    assert "being written by" in str(e2.value)
+    assert "from a backup" not in str(e2.value)
 
 
 def test_the_restore_advice_is_only_for_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     ledger = tmp_path / "ledger.sqlite"
     ledger.write_bytes(b"this is a spreadsheet, not a ledger " * 200)
-    with pytest.raises(LedgerError, match="not a mergekit ledger .* restore the ledger"):
+    with pytest.raises(LedgerError, match=r"not a mergekit ledger .* restore the ledger"):
         Ledger.open(ledger)
     assert not lk.ledger_lock_path(ledger).exists()  # the lock went with the failure
 
