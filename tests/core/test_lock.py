@@ -146,9 +146,11 @@ def test_a_lock_left_by_a_dead_process_on_this_computer_is_taken_over(tmp_path: 
 def test_another_computers_lock_is_waited_for_until_it_is_very_old(tmp_path: Path) -> None:
     path = tmp_path / "x.lock"
     _write_lock(path, pid=12345, host="office-pc-2.example.org", since=datetime.now(UTC))
-    with pytest.raises(LockedError, match=r"someone@office-pc-2\.example\.org"):
-        with lk.hold(path, "x", wait=0.3):
-            pass
+    with (
+        pytest.raises(LockedError, match=r"someone@office-pc-2\.example\.org"),
+        lk.hold(path, "x", wait=0.3),
+    ):
+        pass
     old = datetime.now(UTC) - timedelta(seconds=lk.STALE_AFTER + 60)
     _write_lock(path, pid=12345, host="office-pc-2.example.org", since=old)
     with lk.hold(path, "x", wait=0.3):
@@ -202,9 +204,12 @@ def test_a_ledger_held_by_another_mergekit_is_never_to_be_restored(
     monkeypatch.setattr(lk, "WAIT_SECONDS", 0.3)  # the default wait, shortened
     ledger = tmp_path / "ledger.sqlite"
     ledger.write_bytes(b"\x00" * 10)  # half-created by the other process
-    with held_elsewhere(lk.ledger_lock_path(ledger)), pytest.raises(LockedError) as e:
-        with Ledger.open(ledger):
-            pass
+    with (
+        held_elsewhere(lk.ledger_lock_path(ledger)),
+        pytest.raises(LockedError) as e,
+        Ledger.open(ledger),
+    ):
+        pass
     assert "from a backup" not in str(e.value)
     assert "is in use by" in str(e.value)
     # read-only (as `mergekit plan` opens it), the half-made file is not called a non-ledger
