@@ -16,6 +16,7 @@ from pathlib import Path
 
 from mergekit.core.actions import DOCUMENT_ACTIONS, LISTED
 from mergekit.core.config import CONFIG_NAME
+from mergekit.core.crashpoint import crash_point
 from mergekit.core.errors import ConfigError, ConversionError, MergekitError
 from mergekit.core.ledger import Ledger
 from mergekit.core.lock import with_school_lock
@@ -139,6 +140,7 @@ def run_day(
     report.documents = make_letters(
         ws, data, only=DOCUMENT_ACTIONS, pdf=not pdf, progress=progress, reviewed=reviewed
     )
+    crash_point("run:before-email")
     try:
         report.email = deliver(ws, send=send, limit=limit, env=env, data=data, plan=day)
     except MergekitError as e:
@@ -195,10 +197,11 @@ def _record_listed(ws: Workspace, reviewed: Review, folder: Path) -> dict[str, i
     ]
     if not todo and not reviewed.changes:
         return {}
-    with Ledger.open(ws.settings.ledger_path) as ledger:
+    with Ledger.open(ws.settings.ledger_path) as ledger, ledger.transaction():
         run_id = ledger.start_run("run", ws.today, folder)
         record_review(ledger, run_id, reviewed, ws.today)
         record_actions(ledger, run_id, todo, ws.today)
+    crash_point("run:after-list-actions")
     return dict(Counter(a.kind for a in todo))
 
 
