@@ -222,11 +222,11 @@ def produce(
     if not jobs and not earlier:
         if reviewed is not None and reviewed.changes and not preview:
             _record_review_only(ws, run, reviewed, command)
-        pack: Path | None = None
+        remade: Path | None = None
         if pdf and not preview and _pack_stale(run):
             # An earlier run was stopped after recording its documents, before the pack.
-            pack, missing = _pack(ws, data, run)
-            if pack is not None:
+            remade, _ = _pack(ws, data, run)
+            if remade is not None:
                 notes = [*notes, "the print pack was made again (it was missing or out of date)"]
         return DocumentsResult(
             run,
@@ -234,7 +234,7 @@ def produce(
             tuple(already_done),
             tuple(struck),
             tuple(notes),
-            pack=pack,
+            pack=remade,
             preview=preview,
             struck_on=struck_on,
             held=held,
