@@ -104,6 +104,8 @@ def _run(ws: Workspace, send: bool, limit: int | None) -> None:
 
 
 def _check(r: RunReport) -> None:
+    if r.interrupted:
+        click.echo(f"\nFinished first: {r.interrupted}.")
     click.echo(f"\n1. Check      {r.check.summary()}")
     for p in r.check.problems:
         if p.severity is Severity.ERROR:

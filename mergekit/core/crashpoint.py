@@ -23,6 +23,7 @@ POINTS: tuple[str, ...] = (
     "documents:mid-recording",  # half the documents' records written (in the transaction)
     "documents:after-recording",  # recorded, no print pack yet
     "run:before-email",  # documents and pack done, the outbox not yet run
+    "offroll:before-workbook-write",  # the write noted beside the ledger, the workbook as it was
     "offroll:after-workbook-write",  # the Off Roll cells saved, the ledger not told
 )
 

@@ -39,6 +39,7 @@ from mergekit.plan.planning import (
 )
 from mergekit.plan.policy import Plan
 from mergekit.plan.worklist import write_day_worklist
+from mergekit.transfer.offroll import finish_interrupted
 
 DocumentsProgress = Callable[[str, int, int], None]
 
@@ -56,6 +57,7 @@ class RunReport:
     pdf_missing: str = ""  # why there are no PDFs (LibreOffice missing), with the fix
     email: SendReport | None = None
     email_error: str = ""
+    interrupted: str = ""  # an Off Roll write a crash left unrecorded, finished now
 
     @property
     def stopped(self) -> bool:
@@ -121,8 +123,9 @@ def run_day(
     """The day's work for ``ws.today``. Library errors (a locked ledger, LibreOffice hanging)
     propagate as MergekitError after whatever was finished was recorded."""
     env = os.environ if env is None else env
+    interrupted = finish_interrupted(ws.settings, "run")
     check = run_check(ws.settings, ws.calendar, ws.today, ws.now)
-    report = RunReport(ws, check)
+    report = RunReport(ws, check, interrupted=interrupted)
     if report.stopped or check.result is None:
         return report
     data = check.result.data
@@ -131,6 +134,7 @@ def run_day(
     report.run_dir = folder
     # Plan once: the documents and emails below use this plan rather than making their own.
     reviewed, report.recorded, day = _plan_day(ws, data, folder)
+    crash_point("run:after-list-actions")
     report.plan = reviewed.plan
     report.worklist, report.worklist_counts = write_day_worklist(
         folder, day, data, ws.settings, ws.today
@@ -201,7 +205,6 @@ def _record_listed(ws: Workspace, reviewed: Review, folder: Path) -> dict[str, i
         run_id = ledger.start_run("run", ws.today, folder)
         record_review(ledger, run_id, reviewed, ws.today)
         record_actions(ledger, run_id, todo, ws.today)
-    crash_point("run:after-list-actions")
     return dict(Counter(a.kind for a in todo))
 
 

@@ -581,6 +581,15 @@ class _Intent:
         )
 
 
+def finish_interrupted(settings: Settings, what: str = "") -> str:
+    """:func:`reconcile_pending` for any command (``run``, ``history``), taking the school's lock
+    only when a note of an interrupted write is there."""
+    if not _pending_path(settings.ledger_path).is_file():
+        return ""
+    with school_lock(settings.ledger_path, what):
+        return reconcile_pending(settings)
+
+
 def reconcile_pending(settings: Settings) -> str:
     """Finish an Off Roll write a crash interrupted: when the workbook holds the cells the note
     says were being written, the ledger records them (so `mergekit history` knows the row);
@@ -655,6 +664,7 @@ def _write(
         # Said before the workbook is replaced, so a crash between the two is finished next
         # time (reconcile_pending): the row is never in the workbook but unknown to history.
         intent.save(_pending_path(settings.ledger_path))
+        crash_point("offroll:before-workbook-write")
         saved = book.save(backups=settings.resolve(settings.files.backups), day=clock())
         crash_point("offroll:after-workbook-write")
         try:
