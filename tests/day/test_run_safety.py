@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -82,7 +83,16 @@ def _together(*commands: list[str]) -> list[subprocess.CompletedProcess[str]]:
     return out
 
 
-def _ledger_state(config: Path) -> dict[str, object]:
+@dataclass(frozen=True)
+class State:
+    actions: list[tuple[str, str, str]]
+    documents: list[tuple[str, str, str]]  # (upn, kind, path) of the current records
+    all_documents: list[tuple[str, str, str]]  # every record, replaced ones too
+    hashes: dict[str, str]
+    messages: list[tuple[str, ...]]
+
+
+def _ledger_state(config: Path) -> State:
     """What the ledger holds, in a form two runs can be compared by."""
     with Ledger.open(config.parent / "mergekit-ledger.sqlite") as ledger:
         actions = sorted((a.upn, a.action, a.stage) for a in ledger.actions())
@@ -91,19 +101,17 @@ def _ledger_state(config: Path) -> dict[str, object]:
             tuple(r) for r in ledger.conn.execute("SELECT upn, dedupe_key, state FROM messages")
         ]
     current = [d for d in docs if d.replaced_by is None]
-    return {
-        "actions": actions,
-        "documents": sorted((d.upn, d.kind, d.path) for d in current),
-        "all_documents": sorted((d.upn, d.kind, d.path) for d in docs),
-        "hashes": {d.path: d.sha256 for d in current},
-        "messages": sorted(messages),
-    }
+    return State(
+        actions,
+        sorted((d.upn, d.kind, d.path) for d in current),
+        sorted((d.upn, d.kind, d.path) for d in docs),
+        {d.path: d.sha256 for d in current},
+        sorted(messages),
+    )
 
 
-def _assert_hashes_match_files(config: Path, state: dict[str, object]) -> None:
-    hashes = state["hashes"]
-    assert isinstance(hashes, dict)
-    for path, digest in hashes.items():
+def _assert_hashes_match_files(config: Path, state: State) -> None:
+    for path, digest in state.hashes.items():
         if path.endswith(".pdf"):
             assert file_sha256(config.parent / path) == digest, path
         else:
@@ -111,13 +119,13 @@ def _assert_hashes_match_files(config: Path, state: dict[str, object]) -> None:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+def reference(tmp_path_factory: pytest.TempPathFactory) -> State:
     """The ledger after one uninterrupted run (without LibreOffice)."""
     config = _school(tmp_path_factory.mktemp("reference") / "school")
     r = _mergekit("run", "--config", str(config))
     assert r.returncode == 0, r.stdout + r.stderr
     state = _ledger_state(config)
-    assert len(state["documents"]) == 3  # type: ignore[arg-type]
+    assert len(state.documents) == 3
     return state
 
 
@@ -127,7 +135,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_two_runs_at_once_make_each_document_once(
-    template: Path, tmp_path: Path, reference: dict[str, object]
+    template: Path, tmp_path: Path, reference: State
 ) -> None:
     for trial in range(TRIALS):
         folder = tmp_path / f"t{trial}"
@@ -140,10 +148,10 @@ def test_two_runs_at_once_make_each_document_once(
             assert "Traceback" not in r.stderr
             assert "restore the ledger" not in r.stderr
         state = _ledger_state(config)
-        dupes = [k for k, n in Counter(state["all_documents"]).items() if n > 1]  # type: ignore[arg-type]
+        dupes = [k for k, n in Counter(state.all_documents).items() if n > 1]
         assert not dupes, f"trial {trial}: documents recorded twice: {dupes}"
-        assert state["documents"] == reference["documents"], trial
-        assert state["actions"] == reference["actions"], trial
+        assert state.documents == reference.documents, trial
+        assert state.actions == reference.actions, trial
         assert not ledger_lock_path(config.parent / "mergekit-ledger.sqlite").exists()
 
 
@@ -159,7 +167,7 @@ def test_two_runs_at_once_make_each_document_once(
     ],
 )
 def test_a_run_killed_at_a_step_finishes_when_run_again(
-    point: str, template: Path, tmp_path: Path, reference: dict[str, object]
+    point: str, template: Path, tmp_path: Path, reference: State
 ) -> None:
     assert point in POINTS
     folder = tmp_path / "school"
@@ -172,10 +180,10 @@ def test_a_run_killed_at_a_step_finishes_when_run_again(
     again = _mergekit("run", "--config", str(config))
     assert again.returncode == 0, again.stdout + again.stderr
     state = _ledger_state(config)
-    assert state["actions"] == reference["actions"]
-    assert state["documents"] == reference["documents"]
-    assert state["all_documents"] == reference["all_documents"], "a document was made twice"
-    assert state["messages"] == reference["messages"]
+    assert state.actions == reference.actions
+    assert state.documents == reference.documents
+    assert state.all_documents == reference.all_documents, "a document was made twice"
+    assert state.messages == reference.messages
     manifest = (folder / RUN / "manifest.csv").read_text(encoding="utf-8").splitlines()
     assert len(manifest) == 1 + 3
 
@@ -193,9 +201,9 @@ def test_killed_before_the_print_pack_the_rerun_makes_it(point: str, tmp_path: P
     pack = run / "print-pack.pdf"
     assert pack.is_file()
     state = _ledger_state(config)
-    kinds = Counter(kind for _, kind, _ in state["documents"])  # type: ignore[misc, attr-defined]
+    kinds = Counter(kind for _, kind, _ in state.documents)
     assert kinds == {"docx": 3, "pdf": 3}
-    assert state["all_documents"] == state["documents"], "a document was recorded twice"
+    assert state.all_documents == state.documents, "a document was recorded twice"
     _assert_hashes_match_files(config, state)
     for pdf in (run / "pdf").glob("*.pdf"):
         assert pack.stat().st_mtime_ns >= pdf.stat().st_mtime_ns
