@@ -70,7 +70,8 @@ def test_killed_after_the_workbook_write_history_still_knows_the_row(config: Pat
     history = _mergekit("history", THEO, "--config", str(config))
     assert history.returncode == 0, history.stdout + history.stderr
     assert "Finished first: recorded in the ledger the interrupted offroll add" in history.stdout
-    assert "transfer list" in history.stdout and "Moved to Wales" in history.stdout
+    assert "transfer list" in history.stdout
+    assert "Moved to Wales" in history.stdout
     recorded = _writes(folder, THEO)
     assert ("F7", "Moved to Wales") in recorded
     assert len(recorded) == len(set(recorded))
