@@ -25,6 +25,7 @@ import getpass
 import json
 import os
 import socket
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -32,7 +33,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Concatenate, ParamSpec, Protocol, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from mergekit.core.errors import LockedError
 
@@ -119,6 +120,8 @@ def _user() -> str:
 
 
 def _alive(pid: int) -> bool:
+    if sys.platform == "win32":  # pragma: no cover - Windows: os.kill(pid, 0) would end it
+        return _alive_windows(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -128,6 +131,21 @@ def _alive(pid: int) -> bool:
     except OSError:
         return True
     return True
+
+
+def _alive_windows(pid: int) -> bool:  # pragma: no cover - Windows
+    import ctypes
+
+    kernel32: Any = getattr(ctypes, "windll").kernel32  # noqa: B009 - absent off Windows
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return bool(kernel32.GetLastError() == 5)  # access denied: it exists
+    try:
+        code = ctypes.c_ulong()
+        ok = kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+        return not ok or code.value == 259  # STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
 
 
 def ledger_lock_path(ledger: Path) -> Path:
