@@ -4,8 +4,10 @@ the workbook lock is held from reading the tab to replacing the file."""
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from datetime import date
@@ -115,3 +117,44 @@ def test_two_offroll_sets_at_once_on_one_row_keep_both_dates(
         assert emailed is not None, f"trial {trial}: the data-team date was lost"
         assert updated is not None, f"trial {trial}: the transfer-list date was lost"
         assert (emailed.date(), updated.date()) == (date(2026, 11, 26), date(2026, 11, 27))  # type: ignore[attr-defined]
+
+
+def test_while_another_holds_the_workbook_offroll_says_who(
+    template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from mergekit.cli import main
+    from mergekit.core import lock
+
+    folder = tmp_path / "school"
+    shutil.copytree(template, folder)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys\nfrom pathlib import Path\nfrom mergekit.core.lock import workbook_lock\n"
+            "with workbook_lock(Path(sys.argv[1]), 'offroll set'):\n"
+            "    print('held', flush=True)\n    sys.stdin.read()\n",
+            str(folder / "transfer_list.xlsx"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None
+    assert holder.stdin is not None
+    assert holder.stdout.readline().strip() == "held"
+    monkeypatch.setattr(lock, "WAIT_SECONDS", 0.5)  # the default wait, shortened
+    try:
+        args = ["offroll", "add", THEO, "--config", str(folder / "mergekit.toml")]
+        result = CliRunner().invoke(main, [*args, "--leaving-date", "26/11/2026", "--reason", "x"])
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=10)
+        holder.stdout.close()
+    assert result.exit_code == 1
+    assert "Error: the workbook " in result.output
+    assert f"is in use by {getpass.getuser()}@{socket.gethostname()}" in result.output
+    assert f"(process {holder.pid}, running `mergekit offroll set`)" in result.output
+    assert THEO not in _column(folder / "transfer_list.xlsx", COLUMN["upn"])
