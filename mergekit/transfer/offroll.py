@@ -571,14 +571,15 @@ class _Intent:
             ) from e
 
     def record(self, ledger: Ledger, command: str | None = None) -> None:
-        run_id = ledger.start_run(command or self.command, date.fromisoformat(self.today))
-        ledger.record_writes(
-            run_id,
-            self.upn,
-            Path(self.file).name,
-            self.sheet,
-            [(c[0], c[1], c[2], c[3]) for c in self.cells],
-        )
+        with ledger.transaction():
+            run_id = ledger.start_run(command or self.command, date.fromisoformat(self.today))
+            ledger.record_writes(
+                run_id,
+                self.upn,
+                Path(self.file).name,
+                self.sheet,
+                [(c[0], c[1], c[2], c[3]) for c in self.cells],
+            )
 
 
 def finish_interrupted(settings: Settings, what: str = "") -> str:
