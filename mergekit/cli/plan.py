@@ -20,6 +20,7 @@ from mergekit.core.ledger import StrikeRecord
 from mergekit.day.plan import plan_today
 from mergekit.plan.planning import history_report, record_plan
 from mergekit.plan.policy import Plan
+from mergekit.transfer.offroll import finish_interrupted
 
 
 @main.command()
@@ -180,6 +181,9 @@ def _is_year(text: str) -> bool:
 def history(config: Path | None, upn: str | None) -> None:
     """What mergekit has recorded for a pupil (by UPN), or every pupil with a record."""
     ws = workspace(config, quiet=True)
+    finished = finish_interrupted(ws.settings, "history")
+    if finished:
+        click.echo(f"Finished first: {finished}.")
     report = history_report(ws.settings, upn)
     if not report.exists:
         click.echo(

@@ -105,6 +105,8 @@ def _run(ws: Workspace, send: bool, limit: int | None) -> None:
 
 
 def _check(r: RunReport) -> None:
+    if r.interrupted:
+        click.echo(f"\nFinished first: {r.interrupted}.")
     click.echo("")
     show_fix_first(r.check.fix_first)
     click.echo(f"\n1. Check      {r.check.summary()}")

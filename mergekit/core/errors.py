@@ -35,6 +35,10 @@ class LedgerError(MergekitError):
     """The ledger file is unreadable, written by a newer mergekit, or a write failed."""
 
 
+class LockedError(MergekitError):
+    """Another mergekit holds the ledger or a workbook (the message names who, since when)."""
+
+
 class TemplateError(MergekitError):
     """A Word or email template is broken or asks for a field that does not exist."""
 

@@ -28,13 +28,14 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from mergekit.core.errors import LedgerError
+from mergekit.core.lock import Holder, held_by_us, ledger_lock_path, school_lock
 
 SCHEMA_VERSION = 2
 
@@ -222,17 +223,32 @@ class Ledger:
         self.conn = conn
         self.path = path
         self.version = version  # an older ledger opened read-only keeps its own schema
+        self._lock = ExitStack()
 
     @classmethod
-    def open(cls, path: Path) -> Ledger:
+    def open(cls, path: Path, what: str = "") -> Ledger:
+        """Open for writing, holding the school's lock (:func:`mergekit.core.lock.school_lock`;
+        shared with a command that already holds it) until closed."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn, version = _connect(
-            path,
-            str(path),
-            "PRAGMA foreign_keys = ON",
-            "PRAGMA journal_mode = WAL",
-            "PRAGMA synchronous = FULL",
-        )
+        lock = ExitStack()
+        lock.enter_context(school_lock(path, what))
+        try:
+            conn, version = _connect(
+                path,
+                str(path),
+                "PRAGMA foreign_keys = ON",
+                "PRAGMA journal_mode = WAL",
+                "PRAGMA synchronous = FULL",
+            )
+            ledger = cls._writable(conn, path, version)
+        except BaseException:
+            lock.close()
+            raise
+        ledger._lock = lock
+        return ledger
+
+    @classmethod
+    def _writable(cls, conn: sqlite3.Connection, path: Path, version: int) -> Ledger:
         if version < SCHEMA_VERSION:
             with _tx(conn):
                 for old in range(max(version, 1), SCHEMA_VERSION) if version else ():
@@ -255,7 +271,10 @@ class Ledger:
         return cls(conn, path, version)
 
     def close(self) -> None:
-        self.conn.close()
+        try:
+            self.conn.close()
+        finally:
+            self._lock.close()
 
     def __enter__(self) -> Ledger:
         return self
@@ -643,10 +662,7 @@ def _connect(
             conn.execute(pragma)
         version: int = conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as e:
-        raise LedgerError(
-            f"{path}: not a mergekit ledger ({e}) - point [files] ledger at "
-            "another file, or restore the ledger from a backup"
-        ) from e
+        raise _unreadable(path, e) from e
     if version > SCHEMA_VERSION:
         conn.close()
         raise LedgerError(
@@ -656,8 +672,44 @@ def _connect(
     return conn, version
 
 
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _unreadable(path: Path, e: sqlite3.DatabaseError) -> LedgerError:
+    """Why the ledger could not be opened, told truthfully: restoring a backup is advised only
+    for a file that really is not an SQLite database, and never while another mergekit holds
+    the ledger (restoring then would lose what it records, and send letters twice)."""
+    holder = Holder.read(ledger_lock_path(path))
+    if holder is not None and not held_by_us(ledger_lock_path(path)):
+        return LedgerError(
+            f"{path}: the ledger is being written by {holder.describe()} ({e}) - wait for "
+            "it to finish and run this again; do not replace or restore the ledger"
+        )
+    busy = isinstance(e, sqlite3.OperationalError) and any(
+        w in str(e).lower() for w in ("locked", "busy")
+    )
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(_SQLITE_HEADER))
+    except OSError:
+        head = _SQLITE_HEADER
+    if busy or head == _SQLITE_HEADER or len(head) < len(_SQLITE_HEADER):
+        return LedgerError(
+            f"{path}: the ledger could not be read just now ({e}) - another program may be "
+            "using it (a second mergekit, a backup or sync tool): wait a moment and run this "
+            "again; do not replace or restore the ledger"
+        )
+    return LedgerError(
+        f"{path}: not a mergekit ledger ({e}) - point [files] ledger at "
+        "another file, or restore the ledger from a backup"
+    )
+
+
 @contextmanager
 def _tx(conn: sqlite3.Connection) -> Iterator[None]:
+    if conn.in_transaction:  # inside a larger transaction: all of it happens together
+        yield
+        return
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as e:

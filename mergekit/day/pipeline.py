@@ -16,8 +16,10 @@ from pathlib import Path
 
 from mergekit.core.actions import DOCUMENT_ACTIONS, LISTED
 from mergekit.core.config import CONFIG_NAME
+from mergekit.core.crashpoint import crash_point
 from mergekit.core.errors import ConfigError, ConversionError, MergekitError
 from mergekit.core.ledger import Ledger
+from mergekit.core.lock import with_school_lock
 from mergekit.core.model import Action, SchoolData
 from mergekit.core.resources import examples_dir
 from mergekit.core.workspace import Workspace
@@ -37,6 +39,7 @@ from mergekit.plan.planning import (
 )
 from mergekit.plan.policy import Plan
 from mergekit.plan.worklist import write_day_worklist
+from mergekit.transfer.offroll import finish_interrupted
 
 DocumentsProgress = Callable[[str, int, int], None]
 
@@ -54,6 +57,7 @@ class RunReport:
     pdf_missing: str = ""  # why there are no PDFs (LibreOffice missing), with the fix
     email: SendReport | None = None
     email_error: str = ""
+    interrupted: str = ""  # an Off Roll write a crash left unrecorded, finished now
 
     @property
     def stopped(self) -> bool:
@@ -111,6 +115,7 @@ class RunReport:
         return out
 
 
+@with_school_lock("run")
 def run_day(
     ws: Workspace,
     *,
@@ -122,8 +127,9 @@ def run_day(
     """The day's work for ``ws.today``. Library errors (a locked ledger, LibreOffice hanging)
     propagate as MergekitError after whatever was finished was recorded."""
     env = os.environ if env is None else env
+    interrupted = finish_interrupted(ws.settings, "run")
     check = run_check(ws.settings, ws.calendar, ws.today, ws.now)
-    report = RunReport(ws, check)
+    report = RunReport(ws, check, interrupted=interrupted)
     if report.stopped or check.result is None:
         return report
     data = check.result.data
@@ -132,6 +138,7 @@ def run_day(
     report.run_dir = folder
     # Plan once: the documents and emails below use this plan rather than making their own.
     reviewed, report.recorded, day = _plan_day(ws, data, folder)
+    crash_point("run:after-list-actions")
     report.plan = reviewed.plan
     report.worklist, report.worklist_counts = write_day_worklist(
         folder, day, data, ws.settings, ws.today
@@ -141,6 +148,7 @@ def run_day(
     report.documents = make_letters(
         ws, data, only=DOCUMENT_ACTIONS, pdf=not pdf, progress=progress, reviewed=reviewed
     )
+    crash_point("run:before-email")
     try:
         report.email = deliver(ws, send=send, limit=limit, env=env, data=data, plan=day)
     except MergekitError as e:
@@ -174,6 +182,7 @@ class WorklistReport:
     recorded: dict[str, int]  # list actions recorded as done now
 
 
+@with_school_lock("worklist")
 def make_worklist(ws: Workspace, data: SchoolData) -> WorklistReport:
     """The day's work list on its own (what `mergekit run` writes as its step 3): plans the
     day, records the calls, contacts and alerts as done (making the list is doing them, from
@@ -196,7 +205,7 @@ def _record_listed(ws: Workspace, reviewed: Review, folder: Path) -> dict[str, i
     ]
     if not todo and not reviewed.changes:
         return {}
-    with Ledger.open(ws.settings.ledger_path) as ledger:
+    with Ledger.open(ws.settings.ledger_path) as ledger, ledger.transaction():
         run_id = ledger.start_run("run", ws.today, folder)
         record_review(ledger, run_id, reviewed, ws.today)
         record_actions(ledger, run_id, todo, ws.today)

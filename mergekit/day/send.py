@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mergekit.core.errors import CheckFailed, Scope
+from mergekit.core.lock import with_school_lock
 from mergekit.core.model import SchoolData
 from mergekit.core.workspace import Workspace
 from mergekit.day.check import fix_first
@@ -36,7 +37,8 @@ def school_to_send(ws: Workspace) -> SchoolData:
     return replace(result.data, fix_first=fix_first(result, result.problems))
 
 
-def send_day(ws: Workspace, *, run_dir: Path | None = None, **options: Any) -> SendReport:
+@with_school_lock("send")
+def send_day(ws: Workspace, /, *, run_dir: Path | None = None, **options: Any) -> SendReport:
     """The run folder's messages (``run_dir``, default today's), built from the school and
     the day's plan, through :func:`~mergekit.mail.outbox.deliver` with ``options``."""
     folder, day = run_folder(ws, run_dir)

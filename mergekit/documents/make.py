@@ -29,6 +29,7 @@ from pathlib import Path
 from mergekit.core.actions import FORMS, LETTERS
 from mergekit.core.errors import CheckFailed, WorkbookError
 from mergekit.core.ledger import Ledger
+from mergekit.core.lock import with_school_lock
 from mergekit.core.model import Action, SchoolData
 from mergekit.core.workspace import Workspace
 from mergekit.documents.produce import DocumentsResult, Progress, _requested, produce
@@ -100,6 +101,7 @@ def _done_today(ws: Workspace, data: SchoolData, wanted: Sequence[str]) -> tuple
     return tuple(out)
 
 
+@with_school_lock("letters")
 def make_letters(
     ws: Workspace,
     data: SchoolData,
@@ -143,6 +145,7 @@ def _produce_planned(
     )
 
 
+@with_school_lock("forms")
 def make_forms(
     ws: Workspace,
     data: SchoolData,
@@ -203,6 +206,7 @@ def make_forms(
     )
 
 
+@with_school_lock("letters --again")
 def make_again(
     ws: Workspace,
     data: SchoolData,

@@ -18,6 +18,7 @@ from typing import Any
 from mergekit.core.actions import DOCUMENT_ACTIONS, FORMS, PDF_FORMS
 from mergekit.core.atomic import write_atomic
 from mergekit.core.config import Settings
+from mergekit.core.crashpoint import crash_point
 from mergekit.core.errors import (
     MergekitError,
     TemplateError,
@@ -223,18 +224,26 @@ def produce(
     if not jobs and not earlier:
         if reviewed is not None and reviewed.changes and not preview:
             _record_review_only(ws, run, reviewed, command)
+        remade: Path | None = None
+        if pdf and not preview and _pack_stale(run):
+            # An earlier run was stopped after recording its documents, before the pack.
+            remade, _ = _pack(ws, data, run)
+            if remade is not None:
+                notes = [*notes, "the print pack was made again (it was missing or out of date)"]
         return DocumentsResult(
             run,
             (),
             tuple(already_done),
             tuple(struck),
             tuple(notes),
+            pack=remade,
             preview=preview,
             struck_on=struck_on,
             held=held,
             held_because=because,
         )
     docs = _render_all(ws, data, jobs, target, sent, progress, steps) if jobs else []
+    crash_point("documents:after-word-files")
     extra = list(notes)
     redone: list[tuple[_Earlier, Path]] = []
     if pdf:
@@ -248,6 +257,7 @@ def produce(
                 f"{e}\n{made.capitalize()}nothing was recorded: run the command again to make "
                 "the documents and their PDFs"
             ) from e
+        crash_point("documents:after-pdfs")
         extra.extend(more)
         if redone:
             extra.append(
@@ -274,7 +284,9 @@ def produce(
             ],
             drop=renamed,
         )
+        crash_point("documents:after-manifest")
         run_id = _record(ws, run, docs, redone, command, reviewed)
+        crash_point("documents:after-recording")
         if pdf:
             pack, missing = _pack(ws, data, run)
             if missing:
@@ -455,12 +467,16 @@ def _record(
     from mergekit.plan.planning import record_actions, record_review
 
     base = ws.settings.base
-    with Ledger.open(ws.settings.ledger_path) as ledger:
+    # One transaction: the actions and every document record (with its hash) together, or
+    # none of them (a rerun then makes and records them all), never actions without documents.
+    with Ledger.open(ws.settings.ledger_path) as ledger, ledger.transaction():
         run_id = ledger.start_run(command, ws.today, _shown(run, base))
         if reviewed is not None:
             record_review(ledger, run_id, reviewed, ws.today)
         ids = record_actions(ledger, run_id, [d.action for d in docs], ws.today)
-        for d in docs:
+        for i, d in enumerate(docs):
+            if i == len(docs) // 2:
+                crash_point("documents:mid-recording")
             action_id = ids.get(d.action.key())
             ledger.record_document(
                 run_id, d.pupil.upn, "docx", _shown(d.file, base), d.sha256, action_id
@@ -561,6 +577,21 @@ def _make_pdfs(
     new = [replace(d, pdf=made.get(d.relative), to_check=cut.get(d.relative, ())) for d in docs]
     redone = [(e, made[e.relative]) for e in earlier if e.relative in made]
     return new, redone, notes
+
+
+def _pack_stale(run: Path) -> bool:
+    """The run folder's print pack is missing or older than its manifest or a PDF in it."""
+    manifest = run / MANIFEST
+    if not manifest.is_file():
+        return False
+    pdfs = [p for p in (document_pdf(run, r.file) for r in read_manifest(run)) if p.is_file()]
+    if not pdfs:
+        return False
+    pack = run / PACK_NAME
+    if not pack.is_file():
+        return True
+    newest = max(p.stat().st_mtime_ns for p in [manifest, *pdfs])
+    return pack.stat().st_mtime_ns < newest
 
 
 def _pack(ws: Workspace, data: SchoolData, run: Path) -> tuple[Path | None, int]:

@@ -28,15 +28,22 @@ The rules, as checked:
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from pathlib import Path
 
+from mergekit.core.atomic import write_or_explain
 from mergekit.core.calendar import SchoolCalendar
+from mergekit.core.config import Settings
+from mergekit.core.crashpoint import crash_point
 from mergekit.core.errors import LedgerError, MergekitError, Severity, WriteBackError
 from mergekit.core.ledger import Ledger
+from mergekit.core.lock import school_lock, workbook_lock
 from mergekit.core.model import Leaver, Pupil
 from mergekit.core.workspace import Workspace
 from mergekit.read import values as v
@@ -382,10 +389,23 @@ def add_leaver(
     *,
     clock: Callable[[], date] = date.today,
 ) -> OffRollWrite:
-    """Add a pupil from the tracking workbook to the Off Roll tab, after the last leaver."""
+    """Add a pupil from the tracking workbook to the Off Roll tab, after the last leaver.
+    Holds the school's lock and the workbook's from reading the tab to recording the row."""
+    path = ws.settings.require_file("transfer_list")
+    with _locked(ws, path, "offroll add"):
+        return _add_leaver(ws, upn, leaving_date, reason, clock, path)
+
+
+def _add_leaver(
+    ws: Workspace,
+    upn: str,
+    leaving_date: date,
+    reason: str,
+    clock: Callable[[], date],
+    path: Path,
+) -> OffRollWrite:
     settings = ws.settings
     upn = v.upn_key(upn)
-    path = settings.require_file("transfer_list")
     refuse_if_locked(path)
     pupil = _require_pupil(ws, upn)
     stamp = file_stamp(path)
@@ -412,10 +432,22 @@ def set_steps(
     replace: bool = False,
     clock: Callable[[], date] = date.today,
 ) -> OffRollWrite:
-    """Record checklist dates on the pupil's Off Roll row."""
+    """Record checklist dates on the pupil's Off Roll row (holding the locks, as ``add``)."""
+    path = ws.settings.require_file("transfer_list")
+    with _locked(ws, path, "offroll set"):
+        return _set_steps(ws, upn, request, replace, clock, path)
+
+
+def _set_steps(
+    ws: Workspace,
+    upn: str,
+    request: StepDates,
+    replace: bool,
+    clock: Callable[[], date],
+    path: Path,
+) -> OffRollWrite:
     settings = ws.settings
     upn = v.upn_key(upn)
-    path = settings.require_file("transfer_list")
     refuse_if_locked(path)
     if not request.wanted():
         raise WriteBackError(
@@ -517,6 +549,106 @@ def _require_columns(tl: TransferList, wanted: tuple[str, ...]) -> None:
         )
 
 
+@contextlib.contextmanager
+def _locked(ws: Workspace, workbook: Path, what: str) -> Iterator[None]:
+    """The school's lock, then the workbook's (always in that order), with any write a crash
+    left unrecorded finished first."""
+    with school_lock(ws.settings.ledger_path, what), workbook_lock(workbook, what):
+        reconcile_pending(ws.settings)
+        yield
+
+
+def _pending_path(ledger: Path) -> Path:
+    return ledger.with_name(ledger.name + ".offroll-pending.json")
+
+
+@dataclass(frozen=True, slots=True)
+class _Intent:
+    """An Off Roll write about to be made: kept beside the ledger until the ledger has it."""
+
+    file: str
+    sheet: str
+    row: int
+    upn: str
+    command: str
+    today: str
+    stamp: list[int]  # the workbook's (size, mtime) before the write
+    cells: list[list[str]]  # [cell, field, old, new]
+
+    def save(self, path: Path) -> None:
+        data = json.dumps(dataclasses.asdict(self), ensure_ascii=False).encode("utf-8")
+        write_or_explain(
+            path,
+            data,
+            WriteBackError,
+            "cannot note the Off Roll write about to be made",
+            "check the ledger's folder can be written to; the workbook was not changed",
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> _Intent | None:
+        try:
+            d = json.loads(path.read_text("utf-8"))
+            return cls(**d)
+        except FileNotFoundError:
+            return None
+        except (ValueError, TypeError) as e:
+            raise WriteBackError(
+                f"{path}: this note of an interrupted Off Roll write cannot be read ({e}) - "
+                "check the Off Roll row in the workbook against `mergekit history`, then "
+                "delete the note"
+            ) from e
+
+    def record(self, ledger: Ledger, command: str | None = None) -> None:
+        with ledger.transaction():
+            run_id = ledger.start_run(command or self.command, date.fromisoformat(self.today))
+            ledger.record_writes(
+                run_id,
+                self.upn,
+                Path(self.file).name,
+                self.sheet,
+                [(c[0], c[1], c[2], c[3]) for c in self.cells],
+            )
+
+
+def finish_interrupted(settings: Settings, what: str = "") -> str:
+    """:func:`reconcile_pending` for any command (``run``, ``history``), taking the school's lock
+    only when a note of an interrupted write is there."""
+    if not _pending_path(settings.ledger_path).is_file():
+        return ""
+    with school_lock(settings.ledger_path, what):
+        return reconcile_pending(settings)
+
+
+def reconcile_pending(settings: Settings) -> str:
+    """Finish an Off Roll write a crash interrupted: when the workbook holds the cells the note
+    says were being written, the ledger records them (so `mergekit history` knows the row);
+    when it does not (the crash came before the workbook was replaced), the note is dropped.
+    Returns what was done ('' when there was nothing to do). Call holding the school's lock."""
+    pending = _pending_path(settings.ledger_path)
+    intent = _Intent.load(pending)
+    if intent is None:
+        return ""
+    path = Path(intent.file)
+    done = False
+    if path.is_file() and list(file_stamp(path)) != intent.stamp:
+        tl = read_transfer_list(settings, path)
+        leaver = next((x for x in tl.leavers if x.row == intent.row), None)
+        done = leaver is not None and all(
+            display(getattr(leaver, field, None)) == new for _, field, _, new in intent.cells
+        )
+    if done:
+        with Ledger.open(settings.ledger_path) as ledger:
+            intent.record(ledger, f"{intent.command} (recorded after an interruption)")
+    pending.unlink(missing_ok=True)
+    where = f"{path.name} {intent.sheet} row {intent.row}"
+    return (
+        f"recorded in the ledger the interrupted {intent.command} of {where}"
+        if done
+        else f"the interrupted {intent.command} of {where} had not changed the workbook"
+    )
+
+
 def _write(
     ws: Workspace,
     tl: TransferList,
@@ -549,16 +681,25 @@ def _write(
             ref = f"{column_letter(tl.columns[field])}{row}"
             sheet.set(ref, value)
             changes.append(CellChange(field, ref, display(old.get(field)), display(value)))
+        intent = _Intent(
+            str(tl.path),
+            tl.sheet,
+            row,
+            upn,
+            command,
+            ws.today.isoformat(),
+            list(stamp),
+            [[c.cell, c.field, c.old, c.new] for c in changes],
+        )
+        # Said before the workbook is replaced, so a crash between the two is finished next
+        # time (reconcile_pending): the row is never in the workbook but unknown to history.
+        intent.save(_pending_path(settings.ledger_path))
+        crash_point("offroll:before-workbook-write")
         saved = book.save(backups=settings.resolve(settings.files.backups), day=clock())
+        crash_point("offroll:after-workbook-write")
         try:
-            run_id = ledger.start_run(command, ws.today)
-            ledger.record_writes(
-                run_id,
-                upn,
-                tl.path.name,
-                tl.sheet,
-                [(c.cell, c.field, c.old, c.new) for c in changes],
-            )
+            intent.record(ledger)
+            _pending_path(settings.ledger_path).unlink(missing_ok=True)
         except MergekitError as e:
             raise LedgerError(
                 f"{tl.path.name} was written, but the ledger could not record it ({e}) - "
