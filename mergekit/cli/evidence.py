@@ -75,8 +75,9 @@ def evidence(
         history = "" if p.has_history else "; no history recorded in the period"
         listed = f", {p.listed} listed only" if p.listed else ""
         click.echo(
-            f"{p.pupil.upn} {p.pupil.full_name}: {p.path} ({p.pages} pages, {p.events} events, "
-            f"{p.appended} copies appended{listed}{history})"
+            f"{p.pupil.upn} {p.pupil.full_name}: {p.path} ({_n(p.pages, 'page')}, "
+            f"{_n(p.events, 'event')}, {_n(p.appended, 'copy', 'copies')} appended"
+            f"{listed}{history})"
         )
     n = len(report.packs)
     click.secho(f"Evidence packs: {n} made (nothing emailed)", bold=True)
@@ -90,3 +91,7 @@ def packs_before_sending(ws: Workspace) -> None:
         click.secho(f"Note: {note}", fg="yellow", err=True)
     for p in report.packs:
         click.echo(f"Evidence pack for the CME referral email: {p.path}")
+
+
+def _n(count: int, one: str, many: str = "") -> str:
+    return f"{count} {one if count == 1 else many or one + 's'}"
