@@ -145,9 +145,9 @@ def workbook_password(path: Path, env: dict[str, str] | None = None) -> str | No
     return str(stored) if stored else None
 
 
-def decrypt_workbook(path: Path, password: str | None = None) -> bytes:
-    """The decrypted .xlsx bytes of a password-protected workbook, or a WorkbookError that
-    says how to give the password (or that it is wrong)."""
+def decrypt_workbook(path: Path, password: str | None = None, data: bytes | None = None) -> bytes:
+    """The decrypted .xlsx bytes of a password-protected workbook (``data``: its bytes, already
+    read), or a WorkbookError that says how to give the password (or that it is wrong)."""
     import msoffcrypto
     from msoffcrypto.exceptions import InvalidKeyError
 
@@ -160,7 +160,7 @@ def decrypt_workbook(path: Path, password: str | None = None) -> bytes:
         )
     out = io.BytesIO()
     try:
-        with path.open("rb") as fh:
+        with io.BytesIO(data) if data is not None else path.open("rb") as fh:
             office = msoffcrypto.OfficeFile(fh)
             office.load_key(password=password)
             office.decrypt(out)
@@ -174,9 +174,9 @@ def decrypt_workbook(path: Path, password: str | None = None) -> bytes:
             f"{path.name}: the protected workbook cannot be decrypted ({type(e).__name__}) - "
             "open it in Excel, save it again, and run again"
         ) from None
-    data = out.getvalue()
-    check_package(path, io.BytesIO(data))
-    return data
+    plain = out.getvalue()
+    check_package(path, io.BytesIO(plain))
+    return plain
 
 
 def check_package(path: Path, source: Path | io.BytesIO) -> None:

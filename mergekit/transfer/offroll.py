@@ -410,7 +410,6 @@ def _add_leaver(
     pupil = _require_pupil(ws, upn)
     stamp = file_stamp(path)
     tl = read_transfer_list(settings, path)
-    _require_unencrypted(tl)
     _require_no_errors(tl)
     _require_columns(tl, ("name", "date_of_leaving", "reason"))
     existing = find_rows(tl.leavers, upn, pupil, "upn" in tl.columns)
@@ -456,7 +455,6 @@ def _set_steps(
         )
     stamp = file_stamp(path)
     tl = read_transfer_list(settings, path)
-    _require_unencrypted(tl)
     _require_no_errors(tl)
     has_upn = "upn" in tl.columns
     pupil = _find_pupil(ws, upn) if has_upn else _require_pupil(ws, upn)
@@ -511,17 +509,6 @@ def _require_pupil(ws: Workspace, upn: str) -> Pupil:
             "the MIS)"
         )
     return pupil
-
-
-def _require_unencrypted(tl: TransferList) -> None:
-    from mergekit.read.sheets import is_encrypted
-
-    if is_encrypted(tl.path):
-        raise WriteBackError(
-            f"{tl.path.name}: the transfer list is protected with a password: mergekit reads "
-            "it, but does not yet write into a protected workbook - record this step in Excel, "
-            "or remove the password (File > Info > Protect Workbook) before `mergekit offroll`"
-        )
 
 
 def _require_no_errors(tl: TransferList) -> None:

@@ -4,6 +4,7 @@ and saving the whole package atomically.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,9 +14,10 @@ from pathlib import Path, PurePosixPath
 from mergekit.core.errors import WriteBackError
 from mergekit.core.ooxml import Relationship, rels_name
 from mergekit.read.sheets import lock_file
+from mergekit.transfer.xlsx import protected
 from mergekit.transfer.xlsx.package import _open_package, _Package, _write_package
 from mergekit.transfer.xlsx.parts import SheetInfo, _apply, _read_rels, _Styles
-from mergekit.transfer.xlsx.save import _atomic_write, make_backup
+from mergekit.transfer.xlsx.save import _atomic_bytes, _atomic_write, make_backup
 from mergekit.transfer.xlsx.worksheet import Worksheet
 from mergekit.transfer.xlsx.xmlbytes import (
     _ATTRS,
@@ -61,9 +63,17 @@ class XlsxWorkbook:
     >>> book.save(backups=Path("backups"), day=date.today())
     """
 
-    def __init__(self, path: Path, data: bytes, pkg: _Package, stamp: tuple[int, int]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        data: bytes,
+        pkg: _Package,
+        stamp: tuple[int, int],
+        password: str | None = None,
+    ) -> None:
         self.path = path
-        self._data = data
+        self._data = data  # the file's bytes as read (encrypted, when it is protected)
+        self._password = password  # set when the workbook is protected: saved protected again
         self._pkg = pkg
         self._stamp = stamp
         self.stamp = stamp  # (size, mtime_ns) when read: callers can tell a later change
@@ -104,14 +114,12 @@ class XlsxWorkbook:
             )
         st = path.stat()
         data = path.read_bytes()
+        if data.startswith(_OLE_MAGIC) and protected.is_encrypted_package(data):
+            # Decrypted in memory only; save() encrypts again with the same password.
+            plain, password = protected.decrypt(path, data)
+            pkg = _open_package(path, plain)
+            return cls(path, data, pkg, (st.st_size, st.st_mtime_ns), password)
         if data.startswith(_OLE_MAGIC):
-            if "EncryptedPackage".encode("utf-16-le") in data or b"EncryptedPackage" in data:
-                raise _fail(
-                    path,
-                    "the workbook is protected with a password, so mergekit cannot write it - in "
-                    "Excel use File > Info > Protect Workbook > Encrypt with Password, clear the "
-                    "password, save, and run again",
-                )
             raise _fail(
                 path,
                 "this is an old-style .xls file with an .xlsx name - open it in Excel and save "
@@ -390,6 +398,12 @@ class XlsxWorkbook:
             if backups is not None and day is not None
             else None
         )
+        if self._password is not None:
+            plain = io.BytesIO()
+            _write_package(self._pkg, plain, parts, added, on_part)
+            sealed = protected.encrypt(self.path, plain.getvalue(), self._password, set(changed))
+            _atomic_bytes(self.path, sealed)
+            return SaveResult(self.path, backup, changed)
         _atomic_write(
             self.path,
             lambda out: _write_package(self._pkg, out, parts, added, on_part),
