@@ -26,6 +26,7 @@ them must change together; nothing else opens the SQLite file.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -34,6 +35,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from mergekit.core.atomic import FILE_MODE, clean_once, make_dirs, own_file
 from mergekit.core.errors import LedgerError
 
 SCHEMA_VERSION = 2
@@ -207,7 +209,7 @@ class Ledger:
 
     @classmethod
     def open(cls, path: Path) -> Ledger:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _private(path)
         conn, version = _connect(
             path,
             str(path),
@@ -586,6 +588,23 @@ def _select(table: str, **equal: str | None) -> tuple[str, list[Any]]:
             sql += f" AND {column} = ?"
             args.append(value)
     return sql, args
+
+
+def _private(path: Path) -> None:
+    """The ledger and SQLite's files beside it (-wal, -shm, -journal) owner-only, whatever the
+    umask: a new ledger is made empty with mode 0600 (SQLite gives its side files the
+    database's mode), an older one is tightened. Its folder, when mergekit makes it, is 0700."""
+    make_dirs(path.parent)
+    clean_once(path.parent)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    except FileExistsError:
+        pass
+    except OSError:
+        return  # sqlite3 says why it cannot open it
+    for p in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+        if p.exists():
+            own_file(p)
 
 
 def _connect(

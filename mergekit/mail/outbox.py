@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from mergekit.core.actions import ACTION_TITLES, ACTIONS, NOTICES
-from mergekit.core.atomic import write_or_explain
+from mergekit.core.atomic import make_dirs, write_or_explain
 from mergekit.core.config import Settings
 from mergekit.core.errors import MailError
 from mergekit.core.ledger import Ledger
@@ -246,7 +246,7 @@ def _exclusive(ledger_path: Path) -> Iterator[None]:
     """One `mergekit send` at a time per ledger: another one would take our `sending` rows
     for crashed ones. The OS drops the lock when the process dies, even on SIGKILL."""
     lock_path = ledger_path.with_name(ledger_path.name + ".send-lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(lock_path.parent)
     with lock_path.open("a+b") as f:
         try:
             if sys.platform == "win32":  # pragma: no cover - Windows
@@ -639,7 +639,7 @@ class _Job:
         if eml is not None:
             target = eml.parent / "sent" / eml.name
             try:
-                target.parent.mkdir(exist_ok=True)
+                make_dirs(target.parent)
                 os.replace(eml, target)
                 eml = target
                 _update(self.ledger, e, eml_path=target.relative_to(self.folder).as_posix())
