@@ -56,6 +56,7 @@ from mergekit.core.runfolder import (
     file_sha256,
     run_dir,
 )
+from mergekit.core.textcells import csv_row, csv_text
 from mergekit.core.workspace import Workspace
 from mergekit.mail.compose import (
     PRINT_LIST_COLUMNS,
@@ -228,7 +229,11 @@ def _write_rows(
     kept: list[Mapping[str, str]] = []
     if only and path.is_file():
         with path.open(encoding="utf-8-sig", newline="") as f:
-            kept = [r for r in csv.DictReader(f) if r.get("action") not in only]
+            kept = [
+                {k: csv_text(v or "") for k, v in r.items() if k is not None}
+                for r in csv.DictReader(f)
+                if r.get("action") not in only
+            ]
     _write_atomic(path, _csv_bytes(columns, [*kept, *rows]))
 
 
@@ -236,7 +241,7 @@ def _csv_bytes(columns: Sequence[str], rows: Sequence[Mapping[str, str]]) -> byt
     buf = io.StringIO(newline="")
     w = csv.DictWriter(buf, list(columns), extrasaction="ignore", lineterminator="\r\n")
     w.writeheader()
-    w.writerows(rows)
+    w.writerows(csv_row(r) for r in rows)  # text, never a formula
     # A BOM so Excel opens the names with accents correctly.
     return buf.getvalue().encode("utf-8-sig")
 

@@ -9,7 +9,6 @@ run of the same day recorded, so it can be printed at any time.
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from mergekit.core.atomic import write_atomic
 from mergekit.core.config import Settings
 from mergekit.core.model import Action, Contact, SchoolData
 from mergekit.plan.xlsxprint import lay_out
+from mergekit.plan.xlsxstyle import workbook_bytes
 
 WORKLIST = "worklist.xlsx"
 
@@ -168,9 +168,7 @@ def write_worklist(
         ws.freeze_panes = "C3"
         title = f"{settings.school.name} - work list{day}".strip(" -")
         lay_out(ws, (*_WIDTHS, *tab.widths), header_rows=2, note_rows=1, title=title)
-    buf = io.BytesIO()
-    wb.save(buf)
-    write_atomic(path, buf.getvalue(), sync=True)
+    write_atomic(path, workbook_bytes(wb), sync=True)
     return path
 
 
