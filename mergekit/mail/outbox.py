@@ -252,7 +252,9 @@ def _exclusive(ledger_path: Path) -> Iterator[None]:
     for crashed ones. The OS drops the lock when the process dies, even on SIGKILL."""
     lock_path = ledger_path.with_name(ledger_path.name + ".send-lock")
     make_dirs(lock_path.parent)
-    with lock_path.open("a+b") as f:
+    # Owner-only, whatever the umask, like every file mergekit writes.
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a+b") as f:
         try:
             if sys.platform == "win32":  # pragma: no cover - Windows
                 import msvcrt
