@@ -93,6 +93,34 @@ def clean_stale_temps(folder: Path, now: float | None = None) -> list[Path]:
     return removed
 
 
+def sweep_stale_temps(root: Path, *, days: int = 14, now: float | None = None) -> list[Path]:
+    """:func:`clean_stale_temps` in ``root`` (the output folder), its run folders and their
+    subfolders (docx/, pdf/, outbox/ ...), for a crash on an earlier day: only folders changed
+    in the last ``days`` days are listed, so a year of run folders on a network drive stays
+    quick."""
+    now = time.time() if now is None else now
+    recent = now - days * 86400
+    removed = clean_stale_temps(root, now)
+    try:
+        runs = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    except OSError:
+        return removed
+    for run in runs:
+        try:
+            folders = [run, *(p for p in run.iterdir() if p.is_dir() and not p.is_symlink())]
+            folders += [p for f in folders[1:] for p in f.iterdir() if p.is_dir()]
+        except OSError:
+            continue
+        for folder in folders:
+            try:
+                if folder.stat().st_mtime < recent:
+                    continue
+            except OSError:
+                continue
+            removed += clean_stale_temps(folder, now)
+    return removed
+
+
 def clean_once(folder: Path) -> None:
     """:func:`clean_stale_temps` the first time this process writes in ``folder``."""
     key = folder.absolute()

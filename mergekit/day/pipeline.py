@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mergekit.core.actions import DOCUMENT_ACTIONS, LISTED
-from mergekit.core.atomic import make_dirs
+from mergekit.core.atomic import make_dirs, sweep_stale_temps
 from mergekit.core.config import CONFIG_NAME
 from mergekit.core.errors import ConfigError, ConversionError, MergekitError
 from mergekit.core.ledger import Ledger
@@ -126,6 +126,7 @@ def run_day(
     data = check.result.data
     folder = run_dir(ws.settings, ws.today)
     make_dirs(folder)  # owner-only: the run folder holds the day's letters
+    sweep_stale_temps(ws.settings.output_dir)  # what a crash on an earlier day left
     report.run_dir = folder
     # Plan once: the documents and emails below use this plan rather than making their own.
     reviewed, report.recorded, day = _plan_day(ws, data, folder)

@@ -19,6 +19,7 @@ import pytest
 from mergekit.core.atomic import (
     TEMP_PREFIX,
     private_temp_dir,
+    sweep_stale_temps,
     temp_name,
     write_atomic,
     write_atomic_with,
@@ -204,3 +205,17 @@ def test_a_private_temp_dir_is_removed_on_ctrl_c(tmp_path: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
         convert()
     assert not made[0].exists()
+
+
+def test_a_run_sweeps_what_a_crash_left_in_an_earlier_days_run_folder(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    dead = _dead_pid()
+    host = temp_name("x").split("-")[2]
+    crashed = out / "2026-11-26" / "docx" / f"{TEMP_PREFIX}{host}-{dead}-0badf00d-letter.docx"
+    sent = out / "2026-11-26" / "outbox" / "sent" / f"{TEMP_PREFIX}{host}-{dead}-0badf00d-x.eml"
+    live = out / "2026-11-26" / "pdf" / temp_name("letter.pdf")  # this process: at work
+    for p in (crashed, sent, live):
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"x")
+    assert sorted(sweep_stale_temps(out)) == sorted([crashed, sent])
+    assert live.exists()

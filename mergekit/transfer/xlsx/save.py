@@ -4,13 +4,21 @@ new package written to a temp file, flushed, re-opened and CRC-checked, then ren
 
 from __future__ import annotations
 
+import contextlib
+import time
 import zipfile
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
-from mergekit.core.atomic import FILE_MODE, clean_stale_temps, make_dirs, write_atomic_with
+from mergekit.core.atomic import (
+    FILE_MODE,
+    STALE_TEMP_SECONDS,
+    clean_stale_temps,
+    make_dirs,
+    write_atomic_with,
+)
 from mergekit.core.errors import WriteBackError
 from mergekit.transfer.xlsx.xmlbytes import _fail
 
@@ -42,7 +50,15 @@ def remove_stale_temps(path: Path, now: float | None = None) -> list[Path]:
     :func:`mergekit.core.atomic.clean_stale_temps`: its process gone, or older than
     :data:`~mergekit.core.atomic.STALE_TEMP_SECONDS`), so a write in progress elsewhere is
     left alone."""
-    return clean_stale_temps(path.parent, now)
+    removed = clean_stale_temps(path.parent, now)
+    # Those an earlier mergekit left, named ".<workbook>.mergekit-XXXX.tmp": removed when old.
+    cutoff = (time.time() if now is None else now) - STALE_TEMP_SECONDS
+    for p in path.parent.glob(f".{path.name}.mergekit-*.tmp"):
+        with contextlib.suppress(OSError):
+            if p.stat().st_mtime < cutoff:
+                p.unlink()
+                removed.append(p)
+    return removed
 
 
 def _atomic_bytes(target: Path, data: bytes) -> None:
