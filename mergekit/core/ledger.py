@@ -26,6 +26,7 @@ them must change together; nothing else opens the SQLite file.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
@@ -34,6 +35,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from mergekit.core.atomic import FILE_MODE, clean_once, make_dirs, own_file
 from mergekit.core.errors import LedgerError
 from mergekit.core.lock import Holder, held_by_us, ledger_lock_path, school_lock
 
@@ -229,10 +231,11 @@ class Ledger:
     def open(cls, path: Path, what: str = "") -> Ledger:
         """Open for writing, holding the school's lock (:func:`mergekit.core.lock.school_lock`;
         shared with a command that already holds it) until closed."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(path.parent)
         lock = ExitStack()
         lock.enter_context(school_lock(path, what))
         try:
+            _private(path)  # owner-only, made under the lock
             conn, version = _connect(
                 path,
                 str(path),
@@ -647,6 +650,23 @@ def _select(table: str, **equal: str | None) -> tuple[str, list[Any]]:
             sql += f" AND {column} = ?"
             args.append(value)
     return sql, args
+
+
+def _private(path: Path) -> None:
+    """The ledger and SQLite's files beside it (-wal, -shm, -journal) owner-only, whatever the
+    umask: a new ledger is made empty with mode 0600 (SQLite gives its side files the
+    database's mode), an older one is tightened. Its folder, when mergekit makes it, is 0700."""
+    make_dirs(path.parent)
+    clean_once(path.parent)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    except FileExistsError:
+        pass
+    except OSError:
+        return  # sqlite3 says why it cannot open it
+    for p in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+        if p.exists():
+            own_file(p)
 
 
 def _connect(

@@ -31,6 +31,7 @@ from mergekit.core.atomic import write_or_explain
 from mergekit.core.config import Settings
 from mergekit.core.errors import MergekitError
 from mergekit.core.model import Pupil
+from mergekit.core.textcells import csv_row, csv_text
 
 DOCX_DIR = "docx"
 PDF_DIR = "pdf"
@@ -138,11 +139,11 @@ def read_manifest(run: Path) -> list[ManifestRow]:
                 )
             return [
                 ManifestRow(
-                    (r.get("upn") or "").strip().upper(),
-                    (r.get("action") or "").strip(),
-                    (r.get("file") or "").strip(),
-                    (r.get("sha256") or "").strip().lower(),
-                    (r.get("recipients") or "").strip(),
+                    csv_text(r.get("upn") or "").strip().upper(),
+                    csv_text(r.get("action") or "").strip(),
+                    csv_text(r.get("file") or "").strip(),
+                    csv_text(r.get("sha256") or "").strip().lower(),
+                    csv_text(r.get("recipients") or "").strip(),
                     reader.line_num,
                 )
                 for r in reader
@@ -174,7 +175,7 @@ def merge_manifest(run: Path, rows: Iterable[ManifestRow], drop: Iterable[str] =
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\r\n")
     w.writeheader()
-    w.writerows(by_file[key].as_csv() for key in sorted(by_file))
+    w.writerows(csv_row(by_file[key].as_csv()) for key in sorted(by_file))  # never a formula
     write_or_explain(
         path,
         buf.getvalue().encode("utf-8"),

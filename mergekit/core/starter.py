@@ -7,10 +7,10 @@ with its real default, in exactly one place.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import MISSING
 from pathlib import Path
 
+from mergekit.core.atomic import temp_name
 from mergekit.core.config import CONFIG_NAME, KeyDoc, iter_keys, toml_value
 from mergekit.core.errors import ConfigError
 
@@ -163,11 +163,16 @@ def write_starter(folder: Path) -> Path:
             f"{target} already exists - mergekit init never overwrites; edit it, "
             "or choose another folder"
         )
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".mergekit-", suffix=".toml")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(starter_toml())
-        fh.flush()
-        os.fsync(fh.fileno())
+    tmp = folder / temp_name(CONFIG_NAME)  # removed below; a crash's is cleaned next write
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(starter_toml())
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     try:
         os.link(tmp, target)  # fails if the target appeared meanwhile: still never overwrites
     except FileExistsError:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mergekit.core.actions import DOCUMENT_ACTIONS, LISTED
+from mergekit.core.atomic import make_dirs, sweep_stale_temps
 from mergekit.core.config import CONFIG_NAME
 from mergekit.core.crashpoint import crash_point
 from mergekit.core.errors import ConfigError, ConversionError, MergekitError
@@ -134,7 +135,8 @@ def run_day(
         return report
     data = check.result.data
     folder = run_dir(ws.settings, ws.today)
-    folder.mkdir(parents=True, exist_ok=True)
+    make_dirs(folder)  # owner-only: the run folder holds the day's letters
+    sweep_stale_temps(ws.settings.output_dir)  # what a crash on an earlier day left
     report.run_dir = folder
     # Plan once: the documents and emails below use this plan rather than making their own.
     reviewed, report.recorded, day = _plan_day(ws, data, folder)
@@ -188,7 +190,7 @@ def make_worklist(ws: Workspace, data: SchoolData) -> WorklistReport:
     day, records the calls, contacts and alerts as done (making the list is doing them, from
     mergekit's side) and writes ``<run folder>/worklist.xlsx``."""
     folder = run_dir(ws.settings, ws.today)
-    folder.mkdir(parents=True, exist_ok=True)
+    make_dirs(folder)  # owner-only: the run folder holds the day's letters
     reviewed, recorded, day = _plan_day(ws, data, folder)
     path, counts = write_day_worklist(folder, day, data, ws.settings, ws.today)
     return WorklistReport(reviewed.plan, path, counts, recorded)

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -50,6 +49,7 @@ from mergekit.core.actions import (
     TO_DO,
     Audience,
 )
+from mergekit.core.atomic import private_temp_dir
 from mergekit.core.calendar import academic_year_of
 from mergekit.core.config import Settings
 from mergekit.core.errors import MailError
@@ -638,8 +638,8 @@ def _attachment_bytes(att: Attachment, encrypt: Encryptor | None) -> bytes:
             )
         if encrypt is None:
             return data
-        with tempfile.TemporaryDirectory(prefix="mergekit-") as tmp:
-            src, dst = Path(tmp) / "released.pdf", Path(tmp) / "encrypted.pdf"
+        with private_temp_dir() as tmp:
+            src, dst = tmp / "released.pdf", tmp / "encrypted.pdf"
             src.write_bytes(data)
             encrypt(src, dst)
             return dst.read_bytes()

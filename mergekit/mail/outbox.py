@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from mergekit.core.actions import ACTION_TITLES, ACTIONS, NOTICES
-from mergekit.core.atomic import write_or_explain
+from mergekit.core.atomic import make_dirs, write_or_explain
 from mergekit.core.config import Settings
 from mergekit.core.errors import MailError
 from mergekit.core.ledger import Ledger
@@ -56,6 +56,7 @@ from mergekit.core.runfolder import (
     file_sha256,
     run_dir,
 )
+from mergekit.core.textcells import csv_row, csv_text
 from mergekit.core.workspace import Workspace
 from mergekit.mail.compose import (
     PRINT_LIST_COLUMNS,
@@ -228,7 +229,11 @@ def _write_rows(
     kept: list[Mapping[str, str]] = []
     if only and path.is_file():
         with path.open(encoding="utf-8-sig", newline="") as f:
-            kept = [r for r in csv.DictReader(f) if r.get("action") not in only]
+            kept = [
+                {k: csv_text(v or "") for k, v in r.items() if k is not None}
+                for r in csv.DictReader(f)
+                if r.get("action") not in only
+            ]
     _write_atomic(path, _csv_bytes(columns, [*kept, *rows]))
 
 
@@ -236,7 +241,7 @@ def _csv_bytes(columns: Sequence[str], rows: Sequence[Mapping[str, str]]) -> byt
     buf = io.StringIO(newline="")
     w = csv.DictWriter(buf, list(columns), extrasaction="ignore", lineterminator="\r\n")
     w.writeheader()
-    w.writerows(rows)
+    w.writerows(csv_row(r) for r in rows)  # text, never a formula
     # A BOM so Excel opens the names with accents correctly.
     return buf.getvalue().encode("utf-8-sig")
 
@@ -246,8 +251,10 @@ def _exclusive(ledger_path: Path) -> Iterator[None]:
     """One `mergekit send` at a time per ledger: another one would take our `sending` rows
     for crashed ones. The OS drops the lock when the process dies, even on SIGKILL."""
     lock_path = ledger_path.with_name(ledger_path.name + ".send-lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("a+b") as f:
+    make_dirs(lock_path.parent)
+    # Owner-only, whatever the umask, like every file mergekit writes.
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a+b") as f:
         try:
             if sys.platform == "win32":  # pragma: no cover - Windows
                 import msvcrt
@@ -639,7 +646,7 @@ class _Job:
         if eml is not None:
             target = eml.parent / "sent" / eml.name
             try:
-                target.parent.mkdir(exist_ok=True)
+                make_dirs(target.parent)
                 os.replace(eml, target)
                 eml = target
                 _update(self.ledger, e, eml_path=target.relative_to(self.folder).as_posix())

@@ -18,7 +18,6 @@ after its release is held again until it is released again.
 
 from __future__ import annotations
 
-import io
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import astuple, dataclass
@@ -38,7 +37,7 @@ from mergekit.core.runfolder import (
     read_manifest,
 )
 from mergekit.plan.xlsxprint import lay_out
-from mergekit.plan.xlsxstyle import choice_list, help_sheet, style_header
+from mergekit.plan.xlsxstyle import choice_list, help_sheet, style_header, workbook_bytes
 from mergekit.read.sheets import column_letter
 from mergekit.read.values import text
 
@@ -464,10 +463,8 @@ def write_sheet(path: Path, rows: Iterable[SheetRow]) -> str:
     )
     ws.freeze_panes = "C3"
     help_sheet(wb, "How to release", _HOW_TO, width=110)
-    buf = io.BytesIO()
-    wb.save(buf)
     try:
-        write_atomic(path, buf.getvalue(), sync=True)
+        write_atomic(path, workbook_bytes(wb), sync=True)
     except OSError as e:
         return (
             f"{path}: not updated ({e.strerror}) - close it in Excel; the releases above were "

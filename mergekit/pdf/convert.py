@@ -32,7 +32,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Sequence
@@ -40,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mergekit.core.atomic import make_dirs, private_temp_dir
 from mergekit.core.errors import ConversionError
 from mergekit.pdf.combine import _Job, _plan
 from mergekit.pdf.soffice import _Conversion, find_soffice
@@ -120,11 +120,10 @@ def convert_letters(
                 "render it again, or open it in Word and save it as .docx"
             )
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        make_dirs(out_dir)
     except OSError as e:
         raise ConversionError(f"{out_dir}: cannot create the folder ({e.strerror})") from e
-    with tempfile.TemporaryDirectory(prefix="mergekit-convert-") as tmp:
-        work = Path(tmp)
+    with private_temp_dir() as work:  # copies of the letters: owner-only, always removed
         (work / "in").mkdir()
         jobs, notes, titles = _plan(files, work / "in", max(1, chunk_size), combine)
         conversion = _Conversion(files, out_dir, exe, timeout, work, titles, progress)

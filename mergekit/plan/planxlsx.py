@@ -8,7 +8,6 @@ earlier day and still struck is written with N and a note, so writing Y lifts th
 
 from __future__ import annotations
 
-import io
 import zipfile
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
@@ -19,7 +18,7 @@ from mergekit.core.atomic import write_or_explain
 from mergekit.core.errors import WorkbookError
 from mergekit.plan.policy import Plan
 from mergekit.plan.xlsxprint import lay_out
-from mergekit.plan.xlsxstyle import choice_list, help_sheet, style_header
+from mergekit.plan.xlsxstyle import choice_list, help_sheet, style_header, workbook_bytes
 
 HEADERS = ("UPN", "Name", "Year", "Reg group", "Action", "Reason", "Stage", "Approve", "Note")
 WIDTHS = (14, 20, 5, 7, 24, 60, 11, 8, 20)  # one landscape A4 page wide at about 90%
@@ -95,9 +94,7 @@ def write_plan_xlsx(
         why = "Type Y to approve this action or N to strike it."
         choice_list(ws, f"H2:H{last}", ("Y", "N"), "Approve", why)
     help_sheet(wb, "How to review", _HOW_TO)
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    _write_atomic(path, buffer.getvalue())
+    _write_atomic(path, workbook_bytes(wb))
     return struck
 
 

@@ -13,7 +13,6 @@ left past the legal limit, to recode to the reason, or O (``SchoolData.register_
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from mergekit.core.atomic import write_atomic
 from mergekit.core.config import Settings
 from mergekit.core.model import Action, Contact, SchoolData
 from mergekit.plan.xlsxprint import lay_out
+from mergekit.plan.xlsxstyle import workbook_bytes
 
 WORKLIST = "worklist.xlsx"
 
@@ -184,9 +184,7 @@ def write_worklist(
             )
         ws.freeze_panes = "C3"
         lay_out(ws, (*_WIDTHS, *tab.widths), header_rows=2, note_rows=1, title=title)
-    buf = io.BytesIO()
-    wb.save(buf)
-    write_atomic(path, buf.getvalue(), sync=True)
+    write_atomic(path, workbook_bytes(wb), sync=True)
     return path
 
 

@@ -42,3 +42,25 @@ def help_sheet(wb: Any, title: str, lines: Iterable[str], width: int = 100) -> N
     for line in lines:
         ws.append([line])
     ws.column_dimensions["A"].width = width
+
+
+def text_only(wb: Any) -> None:
+    """Every text cell of ``wb`` stored as a string: openpyxl takes text beginning ``=`` for a
+    formula, so a name typed ``=HYPERLINK(...)`` would run in Excel or show ``Err:509``.
+    mergekit writes no formulas, so no cell is left as one."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.data_type != "s":
+                    cell.data_type = "s"
+
+
+def workbook_bytes(wb: Any) -> bytes:
+    """The .xlsx bytes of ``wb``, its text kept as text (:func:`text_only`): every workbook
+    mergekit makes with openpyxl is saved through here."""
+    import io
+
+    text_only(wb)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

@@ -185,3 +185,26 @@ def test_run_send_delivers_to_a_real_server(example_school: Path) -> None:
         )
         assert 0 == again.exit_code
         assert total == server.count()
+
+
+@needs_soffice
+def test_demo_leaves_its_letters_and_ledger_readable_by_the_owner_only(
+    demo_day: tuple[Result, Path],
+) -> None:
+    """Issue 17 point 7 on a whole day: every file of the run folder (letters, PDFs, print
+    pack, outbox, work list) and the ledger 0600, every folder mergekit made 0700, and no
+    temp file left. (The test process's umask is the usual 022; tests/core/test_data_at_rest.py
+    sets it explicitly in a subprocess.)"""
+    import stat
+
+    _, out = demo_day
+    made = [out / "out", *(out / "out").rglob("*"), *out.glob("*.sqlite*")]
+    assert any(p.suffix == ".pdf" for p in made)
+    assert any(p.suffix == ".eml" for p in made)
+    loose = {
+        p.relative_to(out).as_posix(): oct(stat.S_IMODE(p.stat().st_mode))
+        for p in made
+        if stat.S_IMODE(p.stat().st_mode) != (0o700 if p.is_dir() else 0o600)
+    }
+    assert loose == {}
+    assert not [p for p in made if p.name.startswith(".mergekit-tmp-")]

@@ -22,11 +22,11 @@ from offroll_builders import (
 )
 from openpyxl.worksheet.table import Table
 
+from mergekit.core.atomic import STALE_TEMP_SECONDS, temp_name
 from mergekit.core.errors import WriteBackError
 from mergekit.transfer.xlsx.parts import is_date_format
 from mergekit.transfer.xlsx.save import backup_name, remove_stale_temps
 from mergekit.transfer.xlsx.workbook import XlsxWorkbook
-from mergekit.transfer.xlsx.xmlbytes import STALE_TEMP_SECONDS
 
 
 def _book(path: Path, setup=None) -> Path:  # type: ignore[no-untyped-def]
@@ -401,10 +401,18 @@ def test_a_killed_write_leaves_the_original_and_the_next_write_clears_its_temp(
     assert path.read_bytes() == original
     temps = [p for p in tmp_path.iterdir() if p.name != "t.xlsx"]
     assert len(temps) == 1  # the crash left its unfinished temp file
-    # A fresh temp might be another mergekit at work: only an old one is removed.
+    assert temps[0].name.startswith(".mergekit-tmp-")
+    # A fresh temp of a live process (another mergekit at work) is left alone...
+    live = tmp_path / temp_name("t.xlsx")
+    live.write_bytes(b"in progress")
+    assert remove_stale_temps(path) == [temps[0]]  # ...the dead process's is removed
+    # Another computer's (on a shared drive) is removed once it is old.
+    other = tmp_path / ".mergekit-tmp-otherhost-1-abcd1234-t.xlsx"
+    other.write_bytes(b"x")
     assert remove_stale_temps(path) == []
     old = time.time() - STALE_TEMP_SECONDS - 60
-    os.utime(temps[0], (old, old))
+    os.utime(other, (old, old))
+    live.unlink()
     book = XlsxWorkbook.open(path)
     book.worksheet("Off Roll").set("A3", "y")
     book.save()

@@ -4,9 +4,7 @@ new package written to a temp file, flushed, re-opened and CRC-checked, then ren
 
 from __future__ import annotations
 
-import os
-import stat
-import tempfile
+import contextlib
 import time
 import zipfile
 from collections.abc import Callable
@@ -14,8 +12,15 @@ from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
+from mergekit.core.atomic import (
+    FILE_MODE,
+    STALE_TEMP_SECONDS,
+    clean_stale_temps,
+    make_dirs,
+    write_atomic_with,
+)
 from mergekit.core.errors import WriteBackError
-from mergekit.transfer.xlsx.xmlbytes import STALE_TEMP_SECONDS, _fail
+from mergekit.transfer.xlsx.xmlbytes import _fail
 
 
 def backup_name(path: Path, day: date) -> str:
@@ -29,7 +34,7 @@ def make_backup(path: Path, data: bytes, folder: Path, day: date) -> Path | None
     if target.exists():
         return None
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        make_dirs(folder)
         _atomic_bytes(target, data)
     except OSError as e:
         raise _fail(
@@ -40,22 +45,19 @@ def make_backup(path: Path, data: bytes, folder: Path, day: date) -> Path | None
     return target
 
 
-def _temp_prefix(path: Path) -> str:
-    return f".{path.name}.mergekit-"
-
-
 def remove_stale_temps(path: Path, now: float | None = None) -> list[Path]:
-    """Delete temp files a crashed mergekit left beside the workbook (older than
-    :data:`STALE_TEMP_SECONDS`, so a write in progress elsewhere is left alone)."""
-    now = time.time() if now is None else now
-    removed = []
-    for p in path.parent.glob(_temp_prefix(path) + "*.tmp"):
-        try:
-            if now - p.stat().st_mtime > STALE_TEMP_SECONDS:
+    """Delete temp files a crashed mergekit left beside the workbook (see
+    :func:`mergekit.core.atomic.clean_stale_temps`: its process gone, or older than
+    :data:`~mergekit.core.atomic.STALE_TEMP_SECONDS`), so a write in progress elsewhere is
+    left alone."""
+    removed = clean_stale_temps(path.parent, now)
+    # Those an earlier mergekit left, named ".<workbook>.mergekit-XXXX.tmp": removed when old.
+    cutoff = (time.time() if now is None else now) - STALE_TEMP_SECONDS
+    for p in path.parent.glob(f".{path.name}.mergekit-*.tmp"):
+        with contextlib.suppress(OSError):
+            if p.stat().st_mtime < cutoff:
                 p.unlink()
                 removed.append(p)
-        except OSError:
-            continue
     return removed
 
 
@@ -63,33 +65,32 @@ def _atomic_bytes(target: Path, data: bytes) -> None:
     def write(out: BinaryIO) -> None:
         out.write(data)
 
-    _atomic_write(target, write, verify=None)
+    _atomic_write(target, write, verify=None, mode=FILE_MODE)
 
 
-def _atomic_write(target: Path, write: Callable[[BinaryIO], None], verify: set[str] | None) -> None:
-    """Write to a temp file beside ``target``, fsync, check, then rename over it."""
+def _atomic_write(
+    target: Path,
+    write: Callable[[BinaryIO], None],
+    verify: set[str] | None,
+    *,
+    mode: int | None = None,
+) -> None:
+    """Write to a temp file beside ``target``, fsync, check, then rename over it. The
+    replaced workbook keeps its own permissions (``mode`` None: it is the school's file, and
+    colleagues may need it); a new file (a backup) is owner-only."""
     remove_stale_temps(target)
-    fd, tmp_name = tempfile.mkstemp(prefix=_temp_prefix(target), suffix=".tmp", dir=target.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            write(out)
-            out.flush()
-            os.fsync(out.fileno())
+
+    def check(tmp: Path) -> None:
         if verify is not None:
             _verify_zip(tmp, target, verify)
-        if target.exists():
-            os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
-        os.replace(tmp, target)
-    except BaseException as e:
-        tmp.unlink(missing_ok=True)
-        if isinstance(e, OSError):
-            raise WriteBackError(
-                f"{target.name}: could not be written ({e.strerror or e}); the file is as it "
-                "was - check the folder is writable and has space, and run again"
-            ) from e
-        raise
-    _fsync_dir(target.parent)
+
+    try:
+        write_atomic_with(target, write, sync=True, mode=mode, check=check)
+    except OSError as e:
+        raise WriteBackError(
+            f"{target.name}: could not be written ({e.strerror or e}); the file is as it "
+            "was - check the folder is writable and has space, and run again"
+        ) from e
 
 
 def _verify_zip(tmp: Path, target: Path, changed: set[str]) -> None:
@@ -102,18 +103,3 @@ def _verify_zip(tmp: Path, target: Path, changed: set[str]) -> None:
         raise _fail(target, f"the new copy did not check out ({e}); nothing was written") from e
     if bad is not None or len(set(names)) != len(names) or not changed <= set(names):
         raise _fail(target, f"the new copy did not check out (part {bad}); nothing was written")
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -25,8 +25,6 @@ _RT_TABLE = _REL_NS + "/table"
 _CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _WRITABLE = (".xlsx", ".xlsm")
-# A temp file of ours older than this was left by a crash (a write takes seconds).
-STALE_TEMP_SECONDS = 600
 DATE_FORMAT_CODE = "dd/mm/yyyy"
 # Parts smaller than this are re-parsed whole after an edit (bigger sheets: the edited rows).
 _FULL_CHECK_BYTES = 4_000_000
