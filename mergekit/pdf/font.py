@@ -91,25 +91,7 @@ class TrueTypeFont:
         first: dict[int, str] = {}
         for ch, gid in sorted(self.glyph_of.items(), key=lambda kv: ord(kv[0])):
             first.setdefault(gid, ch)
-        entries = sorted(first.items())
-        lines = [
-            "/CIDInit /ProcSet findresource begin",
-            "12 dict begin",
-            "begincmap",
-            "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
-            "/CMapName /Adobe-Identity-UCS def",
-            "/CMapType 2 def",
-            "1 begincodespacerange",
-            "<0000> <FFFF>",
-            "endcodespacerange",
-        ]
-        for start in range(0, len(entries), 100):
-            chunk = entries[start : start + 100]
-            lines.append(f"{len(chunk)} beginbfchar")
-            lines.extend(f"<{g:04X}> <{ch.encode('utf-16-be').hex().upper()}>" for g, ch in chunk)
-            lines.append("endbfchar")
-        lines += ["endcmap", "CMapName currentdict /CMap defineresource pop", "end", "end"]
-        return "\n".join(lines).encode("ascii")
+        return to_unicode_cmap(first)
 
     def font_file(self) -> bytes:
         """The font program, Flate-compressed for /FontFile2."""
@@ -484,3 +466,27 @@ def system_font_for(ch: str) -> SystemFont | None:
         if font is not None and font.has(ch):
             return font
     return None
+
+
+def to_unicode_cmap(text_of: dict[int, str]) -> bytes:
+    """A ToUnicode CMap mapping each 2-byte code (a glyph id) to its text, so copying and
+    text extraction give the real name; codes without text are left out."""
+    lines = [
+        "/CIDInit /ProcSet findresource begin",
+        "12 dict begin",
+        "begincmap",
+        "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
+        "/CMapName /Adobe-Identity-UCS def",
+        "/CMapType 2 def",
+        "1 begincodespacerange",
+        "<0000> <FFFF>",
+        "endcodespacerange",
+    ]
+    entries = sorted((c, t) for c, t in text_of.items() if t)
+    for start in range(0, len(entries), 100):
+        chunk = entries[start : start + 100]
+        lines.append(f"{len(chunk)} beginbfchar")
+        lines.extend(f"<{c:04X}> <{t.encode('utf-16-be').hex().upper()}>" for c, t in chunk)
+        lines.append("endbfchar")
+    lines += ["endcmap", "CMapName currentdict /CMap defineresource pop", "end", "end"]
+    return "\n".join(lines).encode("ascii")

@@ -32,7 +32,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from mergekit.pdf.font import FormFont, SystemFont, TrueTypeFont, system_font_for
+from mergekit.pdf.font import (
+    FormFont,
+    SystemFont,
+    TrueTypeFont,
+    system_font_for,
+    to_unicode_cmap,
+)
 from mergekit.pdf.pdfbytes import _Update
 
 FONT_RESOURCE = "MkF"  # the bundled font in every appearance's /Resources (see draw.py)
@@ -423,28 +429,6 @@ def _subset(font: SystemFont, names: frozenset[str]) -> bytes:
     return buf.getvalue()
 
 
-def _to_unicode(text_of: dict[int, str]) -> bytes:
-    lines = [
-        "/CIDInit /ProcSet findresource begin",
-        "12 dict begin",
-        "begincmap",
-        "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
-        "/CMapName /Adobe-Identity-UCS def",
-        "/CMapType 2 def",
-        "1 begincodespacerange",
-        "<0000> <FFFF>",
-        "endcodespacerange",
-    ]
-    entries = sorted((c, t) for c, t in text_of.items() if t)
-    for start in range(0, len(entries), 100):
-        chunk = entries[start : start + 100]
-        lines.append(f"{len(chunk)} beginbfchar")
-        lines.extend(f"<{c:04X}> <{t.encode('utf-16-be').hex().upper()}>" for c, t in chunk)
-        lines.append("endbfchar")
-    lines += ["endcmap", "CMapName currentdict /CMap defineresource pop", "end", "end"]
-    return "\n".join(lines).encode("ascii")
-
-
 def _write_font(e: _Embedded, up: _Update) -> None:
     font = e.font
     names = frozenset([".notdef", *e.names.values()])
@@ -475,7 +459,7 @@ def _write_font(e: _Embedded, up: _Update) -> None:
     widths = " ".join(
         f"{code}[{font.advances.get(name, 0):.0f}]" for code, name in sorted(e.names.items())
     )
-    cmap_n = up.stream(b"/Filter/FlateDecode", zlib.compress(_to_unicode(e.text_of), 9))
+    cmap_n = up.stream(b"/Filter/FlateDecode", zlib.compress(to_unicode_cmap(e.text_of), 9))
     desc_n = up.new_id()
     up.put(
         f"{desc_n} 0",

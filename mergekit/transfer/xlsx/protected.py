@@ -8,11 +8,11 @@ reach the disk, not even a temp file, and the day's backup is the original encry
 from __future__ import annotations
 
 import io
-import zipfile
 from pathlib import Path
 
 from mergekit.core.errors import WorkbookError, WriteBackError
 from mergekit.read.sheets import decrypt_workbook, workbook_password
+from mergekit.transfer.xlsx.save import verify_package
 from mergekit.transfer.xlsx.xmlbytes import _fail
 
 
@@ -38,7 +38,7 @@ def encrypt(path: Path, plain: bytes, password: str, changed: set[str]) -> bytes
     it, so what is written is known to open with the same password."""
     from msoffcrypto.format.ooxml import OOXMLFile
 
-    verify_package(path, plain, changed)
+    verify_package(plain, path, changed)
     out = io.BytesIO()
     try:
         OOXMLFile(io.BytesIO(plain)).encrypt(password, out)
@@ -56,16 +56,3 @@ def encrypt(path: Path, plain: bytes, password: str, changed: set[str]) -> bytes
     if again != plain:
         raise _fail(path, "the new protected copy did not check out; nothing was written")
     return sealed
-
-
-def verify_package(path: Path, plain: bytes, changed: set[str]) -> None:
-    """The new package opens, every part's CRC matches, and nothing went missing (the same
-    checks as on an unprotected workbook's temp file, made here on the bytes in memory)."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(plain)) as z:
-            bad = z.testzip()
-            names = z.namelist()
-    except zipfile.BadZipFile as e:
-        raise _fail(path, f"the new copy did not check out ({e}); nothing was written") from e
-    if bad is not None or len(set(names)) != len(names) or not changed <= set(names):
-        raise _fail(path, f"the new copy did not check out (part {bad}); nothing was written")

@@ -5,6 +5,7 @@ new package written to a temp file, flushed, re-opened and CRC-checked, then ren
 from __future__ import annotations
 
 import contextlib
+import io
 import time
 import zipfile
 from collections.abc import Callable
@@ -82,7 +83,7 @@ def _atomic_write(
 
     def check(tmp: Path) -> None:
         if verify is not None:
-            _verify_zip(tmp, target, verify)
+            verify_package(tmp, target, verify)
 
     try:
         write_atomic_with(target, write, sync=True, mode=mode, check=check)
@@ -93,10 +94,12 @@ def _atomic_write(
         ) from e
 
 
-def _verify_zip(tmp: Path, target: Path, changed: set[str]) -> None:
-    """The written package opens, every part's CRC matches, and nothing went missing."""
+def verify_package(package: Path | bytes, target: Path, changed: set[str]) -> None:
+    """The new package (a temp file, or bytes in memory for a protected workbook) opens,
+    every part's CRC matches, and nothing went missing."""
     try:
-        with zipfile.ZipFile(tmp) as z:
+        source = io.BytesIO(package) if isinstance(package, bytes) else package
+        with zipfile.ZipFile(source) as z:
             bad = z.testzip()
             names = z.namelist()
     except zipfile.BadZipFile as e:
