@@ -132,6 +132,21 @@ def markup(text: str, missing: set[str] | None = None) -> str:
     return "".join(out)
 
 
+_FALLBACK_RUN = '<font name="MK-'  # what markup() puts round text in a fallback font
+
+
+def _paragraph(text: str, style: Any) -> Any:
+    """A reportlab Paragraph; one holding text in a fallback font (Arabic, Hebrew...) is
+    shaped with HarfBuzz (joined letters, right-to-left order). Only those: shaping every
+    paragraph would double the time a pack takes."""
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import Paragraph
+
+    if _FALLBACK_RUN in text:
+        style = ParagraphStyle(f"{style.name}-shaped", parent=style, shaping=1)
+    return Paragraph(text, style)
+
+
 def _uk(d: date | None) -> str:
     return f"{d:%d/%m/%Y}" if d else ""
 
@@ -148,9 +163,7 @@ class _Styles:
 def _styles() -> _Styles:
     from reportlab.lib.styles import ParagraphStyle
 
-    body = ParagraphStyle(
-        "body", fontName=FONT, fontSize=9.5, leading=12.5, shaping=1
-    )  # shaping: HarfBuzz (uharfbuzz, a dependency for the forms) joins Arabic letters
+    body = ParagraphStyle("body", fontName=FONT, fontSize=9.5, leading=12.5)
     return _Styles(
         body,
         ParagraphStyle("small", parent=body, fontSize=8, leading=10),
@@ -185,7 +198,7 @@ def _build(
 ) -> tuple[bytes, int]:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
-    from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate
+    from reportlab.platypus import PageBreak, SimpleDocTemplate
 
     st = _styles()
     found: dict[str, int] = {}  # section -> the page it starts on
@@ -234,7 +247,7 @@ def _build(
     if missing:
         chars = " ".join(f"U+{ord(c):04X}" for c in sorted(missing))
         story.append(
-            Paragraph(
+            _paragraph(
                 m(
                     f"Note: no installed font could draw these characters of the pupil's "
                     f"records ({chars}); they show as boxes. Install fonts-noto-core to draw them."
@@ -294,9 +307,8 @@ def _contents_line(text: str, section: str) -> Any:
 
 
 def _heading(text: str, style: Any, section: str | None = None) -> Any:
-    from reportlab.platypus import Paragraph
 
-    para = Paragraph(escape(text), style)
+    para = _paragraph(escape(text), style)
     if section:
         para._mk_section = section
     return para
@@ -345,18 +357,18 @@ def _cover(
     st: _Styles,
     m: Callable[[str], str],
 ) -> list[Any]:
-    from reportlab.platypus import Paragraph, Spacer
+    from reportlab.platypus import Spacer
 
     p = ev.pupil
     s = settings.school
     out: list[Any] = [
-        Paragraph(m("Attendance evidence pack"), st.h1),
-        Paragraph(
+        _paragraph(m("Attendance evidence pack"), st.h1),
+        _paragraph(
             m(f"{s.name} - for the period {_uk(ev.start)} to {_uk(ev.end)}, made {_uk(today)}"),
             st.body,
         ),
         Spacer(1, 8),
-        Paragraph(m("The pupil"), st.h2),
+        _paragraph(m("The pupil"), st.h2),
     ]
     rows = [
         ("Legal name", p.legal_name),
@@ -383,7 +395,7 @@ def _cover(
             ("Siblings at the school", ", ".join(f"{x.full_name} ({x.upn})" for x in siblings))
         )
     table_rows = [
-        [Paragraph(m(k), st.small), Paragraph(m(v or "-"), st.small)]
+        [_paragraph(m(k), st.small), _paragraph(m(v or "-"), st.small)]
         for k, v in rows
         if v or k in ("UPN", "Date of birth", "Home address")
     ]
@@ -392,7 +404,7 @@ def _cover(
             table_rows, [45 * 2.83465, None], _grid_style([("BACKGROUND", (0, 0), (0, -1), None)])
         )
     )
-    out += [Spacer(1, 8), Paragraph(m("The school"), st.h2)]
+    out += [Spacer(1, 8), _paragraph(m("The school"), st.h2)]
     school_rows = [
         ("School", s.name),
         ("URN / LAESTAB", s.urn),
@@ -413,18 +425,21 @@ def _cover(
     ]
     out.append(
         _table(
-            [[Paragraph(m(k), st.small), Paragraph(m(v or "-"), st.small)] for k, v in school_rows],
+            [
+                [_paragraph(m(k), st.small), _paragraph(m(v or "-"), st.small)]
+                for k, v in school_rows
+            ],
             [45 * 2.83465, None],
             _grid_style([("BACKGROUND", (0, 0), (0, -1), None)]),
         )
     )
-    out += [Spacer(1, 8), Paragraph(m("Contents"), st.h2)]
+    out += [Spacer(1, 8), _paragraph(m("Contents"), st.h2)]
     for i, section in enumerate(SECTIONS, start=1):
         out.append(_contents_line(f"{i}. {section} - page ", section))
     if not ev.has_history:
         out += [
             Spacer(1, 8),
-            Paragraph(
+            _paragraph(
                 m(
                     f"No history: nothing is recorded for this pupil between {_uk(ev.start)} and "
                     f"{_uk(ev.end)} - no letters, calls, home visits, CME steps, emails or Off "
@@ -441,12 +456,12 @@ def _certificate(
     ev: Evidence, settings: Settings, calendar: SchoolCalendar, st: _Styles, m: Callable[[str], str]
 ) -> list[Any]:
     from reportlab.lib import colors
-    from reportlab.platypus import KeepTogether, Paragraph, Spacer
+    from reportlab.platypus import KeepTogether, Spacer
 
     p = ev.pupil
     out: list[Any] = [
         _heading(f"1. {SECTIONS[0]}", st.h2, SECTIONS[0]),
-        Paragraph(
+        _paragraph(
             m(
                 f"{p.legal_name}, UPN {p.upn}, date of birth {_uk(p.dob) or 'not recorded'}: "
                 f"every session mark from {_uk(ev.start)} to {_uk(ev.end)}, as recorded. "
@@ -506,7 +521,7 @@ def _certificate(
         Spacer(1, 6),
         KeepTogether(
             [
-                Paragraph(m("Totals for the period"), st.body),
+                _paragraph(m("Totals for the period"), st.body),
                 _table(totals, None, _grid_style([("ALIGN", (0, 0), (-1, -1), "CENTER")])),
             ]
         ),
@@ -518,17 +533,17 @@ def _certificate(
         key.append(
             [
                 code,
-                Paragraph(m(meaning), st.tiny),
-                Paragraph(m(category_of(code)), st.tiny),
+                _paragraph(m(meaning), st.tiny),
+                _paragraph(m(category_of(code)), st.tiny),
                 str(ev.codes[code]),
             ]
         )
     if len(key) == 1:
-        key.append(["-", Paragraph(m("no marks recorded in the period"), st.tiny), "", "0"])
+        key.append(["-", _paragraph(m("no marks recorded in the period"), st.tiny), "", "0"])
     out.append(
         KeepTogether(
             [
-                Paragraph(m("Key of the codes used"), st.body),
+                _paragraph(m("Key of the codes used"), st.body),
                 _table(key, [34, 200, 200, 48], _grid_style()),
             ]
         )
@@ -549,11 +564,11 @@ def _certificate(
         Spacer(1, 8),
         KeepTogether(
             [
-                Paragraph(m("Head teacher's certificate"), st.body),
-                Paragraph(m(cert), st.small),
+                _paragraph(m("Head teacher's certificate"), st.body),
+                _paragraph(m(cert), st.small),
                 Spacer(1, 4),
                 _table(
-                    [[k, Paragraph(m(v), st.small)] for k, v in sign],
+                    [[k, _paragraph(m(v), st.small)] for k, v in sign],
                     [70, 250],
                     [
                         ("FONT", (0, 0), (-1, -1), FONT, 8.5),
@@ -570,14 +585,14 @@ def _certificate(
 def _chart(
     ev: Evidence, settings: Settings, st: _Styles, m: Callable[[str], str], width: float
 ) -> list[Any]:
-    from reportlab.platypus import Paragraph, Spacer
+    from reportlab.platypus import Spacer
 
     threshold = settings.policy.pa_threshold_percent
     weeks = [w for w in ev.chart.weeks if w.possible]
     below = [w for w in weeks if (w.percent or 0) < threshold]
     out: list[Any] = [
         _heading(f"2. {SECTIONS[1]}", st.h2, SECTIONS[1]),
-        Paragraph(
+        _paragraph(
             m(
                 f"Attendance in each school week from {_uk(ev.start)} to {_uk(ev.end)} (bars), "
                 f"the school's threshold of {threshold:g}% (dashed line) and the dates of the "
@@ -588,7 +603,7 @@ def _chart(
         Spacer(1, 6),
         chart_drawing(ev.chart, width, 300, FONT),
         Spacer(1, 8),
-        Paragraph(
+        _paragraph(
             m(
                 f"{len(weeks)} school weeks with possible sessions; {len(below)} below "
                 f"{threshold:g}%. Over the period: {ev.counts.present} of {ev.counts.possible} "
@@ -599,23 +614,22 @@ def _chart(
     ]
     if ev.letters:
         out.append(
-            Paragraph(
+            _paragraph(
                 m("Letters: " + "; ".join(f"{label} {_uk(d)}" for d, label in ev.letters)),
                 st.body,
             )
         )
     else:
-        out.append(Paragraph(m("No warning letter in the period."), st.body))
+        out.append(_paragraph(m("No warning letter in the period."), st.body))
     return out
 
 
 def _chronology(ev: Evidence, st: _Styles, m: Callable[[str], str]) -> list[Any]:
-    from reportlab.platypus import Paragraph
 
     out: list[Any] = [_heading(f"3. {SECTIONS[2]}", st.h2, SECTIONS[2])]
     if not ev.entries:
         out.append(
-            Paragraph(
+            _paragraph(
                 m(
                     f"No history: no letters, calls, home visits, CME steps, emails or Off Roll "
                     f"entries are recorded for this pupil between {_uk(ev.start)} and "
@@ -626,7 +640,7 @@ def _chronology(ev: Evidence, st: _Styles, m: Callable[[str], str]) -> list[Any]
         )
         return out
     out.append(
-        Paragraph(
+        _paragraph(
             m(
                 "Every dated event in mergekit's ledger, the tracking workbook's contact log, "
                 "letters and events sheets, and the transfer list's Off Roll tab, oldest first."
@@ -639,9 +653,9 @@ def _chronology(ev: Evidence, st: _Styles, m: Callable[[str], str]) -> list[Any]
         rows.append(
             [
                 _uk(e.when),
-                Paragraph(m(e.what), st.tiny),
-                Paragraph(m(e.detail), st.tiny),
-                Paragraph(m(e.source), st.tiny),
+                _paragraph(m(e.what), st.tiny),
+                _paragraph(m(e.detail), st.tiny),
+                _paragraph(m(e.source), st.tiny),
             ]
         )
     out.append(
@@ -653,12 +667,11 @@ def _chronology(ev: Evidence, st: _Styles, m: Callable[[str], str]) -> list[Any]
 
 
 def _copies(ev: Evidence, st: _Styles, m: Callable[[str], str], notes: Sequence[str]) -> list[Any]:
-    from reportlab.platypus import Paragraph
 
     out: list[Any] = [_heading(f"4. {SECTIONS[3]}", st.h2, SECTIONS[3])]
     if not ev.copies:
         out.append(
-            Paragraph(
+            _paragraph(
                 m(
                     "mergekit made no letter or form for this pupil between "
                     f"{_uk(ev.start)} and {_uk(ev.end)}."
@@ -668,7 +681,7 @@ def _copies(ev: Evidence, st: _Styles, m: Callable[[str], str], notes: Sequence[
         )
         return out
     out.append(
-        Paragraph(
+        _paragraph(
             m(
                 "Each document mergekit made for the pupil in the period, as the run folder "
                 "holds it, checked against the SHA-256 recorded in the ledger when it was made. "
@@ -682,9 +695,9 @@ def _copies(ev: Evidence, st: _Styles, m: Callable[[str], str], notes: Sequence[
         rows.append(
             [
                 _uk(c.made),
-                Paragraph(m(c.title), st.tiny),
-                Paragraph(m(c.recorded), st.tiny),
-                Paragraph(m(note), st.tiny),
+                _paragraph(m(c.title), st.tiny),
+                _paragraph(m(c.recorded), st.tiny),
+                _paragraph(m(note), st.tiny),
             ]
         )
     out.append(

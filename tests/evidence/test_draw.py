@@ -66,13 +66,13 @@ def test_a_name_in_one_script_stays_one_font_run_with_its_spaces() -> None:
     reason="poppler-utils or fontconfig is not installed",
 )
 def test_arabic_names_are_drawn_joined_in_right_to_left_order(tmp_path: Path) -> None:
-    from reportlab.platypus import Paragraph, SimpleDocTemplate
+    from reportlab.platypus import SimpleDocTemplate
 
-    from mergekit.evidence.draw import _register_fonts, _styles
+    from mergekit.evidence.draw import _paragraph, _register_fonts, _styles
 
     _register_fonts()
     out = tmp_path / "name.pdf"
-    SimpleDocTemplate(str(out)).build([Paragraph(markup("Pupil: محمد علي"), _styles().body)])
+    SimpleDocTemplate(str(out)).build([_paragraph(markup("Pupil: محمد علي"), _styles().body)])
     shown = subprocess.run(
         ["pdftotext", str(out), "-"], capture_output=True, text=True, check=True
     ).stdout
