@@ -2,8 +2,8 @@
 the school day (``calendar``, ``workspace``), the action catalogue (``actions``), the clean
 model and attendance codes (``model``, ``attendance``), errors, whole-or-nothing writes
 (``atomic``), the ledger, the run folder's layout (``runfolder``), OOXML relationships
-(``ooxml``), the bundled files (``resources``) and the starter mergekit.toml (``starter``,
-``setting_advice``).
+(``ooxml``), zip packages rewritten part by part (``zippackage``), the bundled files
+(``resources``) and the starter mergekit.toml (``starter``, ``setting_advice``).
 
 Imports nothing else from mergekit. Everything above may import it.
 """

@@ -16,7 +16,6 @@ import hashlib
 import io
 import posixpath
 import re
-import struct
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -32,6 +31,7 @@ from lxml import etree
 
 from mergekit.core.errors import TemplateError
 from mergekit.core.ooxml import relationships, rels_name
+from mergekit.core.zippackage import ZipLayoutError, ZipPackage, ZipWriter, read_package, repack
 from mergekit.merge.fields import tick
 
 # Compression of the rendered parts: level 1 is ~4x faster than the default and the parts are
@@ -72,19 +72,13 @@ class TemplatePart:
     validate: bool
 
 
-@dataclass(frozen=True)
-class _Member:
-    info: zipfile.ZipInfo
-    raw: bytes  # compressed bytes exactly as stored in the template
-
-
 class CompiledTemplate:
     """A Word template compiled once, rendered many times (see the module docstring)."""
 
-    def __init__(self, path: Path, name: str, members: list[_Member], parts: list[TemplatePart]):
+    def __init__(self, path: Path, name: str, package: ZipPackage, parts: list[TemplatePart]):
         self.path = path
         self.name = name
-        self._members = members
+        self._package = package
         self.parts = parts
         self._docxtpl = DocxTemplate(str(path))  # only its pure XML helpers are used
 
@@ -96,12 +90,8 @@ class CompiledTemplate:
 
     def member_bytes(self, name: str) -> bytes | None:
         """A part of the template as stored (uncompressed), or None when it has none."""
-        for m in self._members:
-            if m.info.filename == name:
-                if m.info.compress_type == zipfile.ZIP_DEFLATED:
-                    return zlib.decompress(m.raw, -15)
-                return m.raw
-        return None
+        part = self._package.get(name)
+        return part.content() if part is not None else None
 
     def _render_part(self, part: TemplatePart, context: Mapping[str, Any]) -> bytes:
         try:
@@ -150,69 +140,16 @@ class CompiledTemplate:
         self, rendered: Mapping[str, bytes], added: Mapping[str, bytes] | None = None
     ) -> bytes:
         out = io.BytesIO()
-        central: list[bytes] = []
-        new = [_Member(zipfile.ZipInfo(n, (2026, 1, 1, 0, 0, 0)), b"") for n in added or {}]
-        rendered = {**rendered, **(added or {})}
-        for m in [*self._members, *new]:
-            info = m.info
-            data = rendered.get(info.filename)
+        writer = ZipWriter(out)
+        for part in self._package.parts:
+            data = rendered.get(part.name)
             if data is None:
-                raw, method, crc = m.raw, info.compress_type, info.CRC
-                size = info.file_size
+                writer.copy(part)
             else:
-                c = zlib.compressobj(_LEVEL, zlib.DEFLATED, -15)
-                raw = c.compress(data) + c.flush()
-                method, crc, size = zipfile.ZIP_DEFLATED, zlib.crc32(data), len(data)
-            name = info.filename.encode("utf-8")
-            flags = 0x800 if not info.filename.isascii() else 0
-            dtime, ddate = _dos_time(info.date_time)
-            offset = out.tell()
-            out.write(
-                struct.pack(
-                    "<IHHHHHIIIHH",
-                    0x04034B50,
-                    20,
-                    flags,
-                    method,
-                    dtime,
-                    ddate,
-                    crc,
-                    len(raw),
-                    size,
-                    len(name),
-                    0,
-                )
-            )
-            out.write(name)
-            out.write(raw)
-            central.append(
-                struct.pack(
-                    "<IHHHHHHIIIHHHHHII",
-                    0x02014B50,
-                    20,
-                    20,
-                    flags,
-                    method,
-                    dtime,
-                    ddate,
-                    crc,
-                    len(raw),
-                    size,
-                    len(name),
-                    0,
-                    0,
-                    0,
-                    0,
-                    info.external_attr & 0xFFFFFFFF,
-                    offset,
-                )
-                + name
-            )
-        start = out.tell()
-        for entry in central:
-            out.write(entry)
-        n = len(central)
-        out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, n, n, out.tell() - start, start, 0))
+                writer.replace(part, data, zipfile.ZIP_DEFLATED, _LEVEL)
+        for name, data in (added or {}).items():
+            writer.add(name, data, _LEVEL)
+        writer.close()
         return out.getvalue()
 
 
@@ -270,12 +207,8 @@ def compile_template(path: Path, name: str | None = None) -> CompiledTemplate:
             f"{path}: cannot read the template ({e.strerror}) - check the path"
         ) from e
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        if any(i.flag_bits & 0x1 for i in zf.infolist()):
-            raise TemplateError(
-                f"{path}: the file is password-protected - save a copy without a password"
-            )
-        members = [_Member(info, _raw_bytes(data, info)) for info in zf.infolist()]
+        package = _package(path, data)
+        zf = zipfile.ZipFile(io.BytesIO(package.data))
         tagged = tagged_parts(zf)
         env = environment()
         docxtpl = DocxTemplate(str(path))
@@ -288,11 +221,26 @@ def compile_template(path: Path, name: str | None = None) -> CompiledTemplate:
             f"{path}: not a Word .docx file ({e}), or one protected with a password - save it "
             "from Word as 'Word Document (.docx)' without a password"
         ) from e
-    except (etree.XMLSyntaxError, KeyError, ValueError, zlib.error) as e:
+    except (etree.XMLSyntaxError, KeyError, ValueError, zlib.error, ZipLayoutError) as e:
         raise TemplateError(
             f"{path}: the Word file is damaged ({e}) - open it in Word and save it again"
         ) from e
-    return CompiledTemplate(path, label, members, parts)
+    return CompiledTemplate(path, label, package, parts)
+
+
+def _package(path: Path, data: bytes) -> ZipPackage:
+    """The template's parts as stored; a file from an unusual zip tool (ZIP64, gaps) is
+    re-packed in memory first, since its parts are copied into every letter."""
+    try:
+        return read_package(data)
+    except ZipLayoutError as e:
+        if e.reason == "encrypted":
+            raise TemplateError(
+                f"{path}: the file is password-protected - save a copy without a password"
+            ) from e
+        if e.reason not in ("zip64", "unusual"):
+            raise zipfile.BadZipFile(str(e)) from e
+    return read_package(repack(data))
 
 
 def part_label(member: str, kind: str) -> str:
@@ -501,23 +449,6 @@ def _renumber_docpr(xml: str) -> str:
     """Drawing ids must be unique in a document; loops can copy them (as docxtpl does)."""
     counter = iter(range(1001, 1_000_000))
     return _DOCPR_ID.sub(lambda m: f"{m.group(1)}{next(counter)}{m.group(3)}", xml)
-
-
-def _raw_bytes(data: bytes, info: zipfile.ZipInfo) -> bytes:
-    """A member's compressed bytes, as stored, so they can be copied without recompressing."""
-    offset = info.header_offset
-    header = data[offset : offset + 30]
-    if len(header) < 30 or header[:4] != b"PK\x03\x04":
-        raise zipfile.BadZipFile(f"bad local header for {info.filename}")
-    name_len, extra_len = struct.unpack("<HH", header[26:30])
-    start = offset + 30 + name_len + extra_len
-    return data[start : start + info.compress_size]
-
-
-def _dos_time(dt: tuple[int, int, int, int, int, int]) -> tuple[int, int]:
-    year, month, day, hour, minute, second = dt
-    year = max(1980, year)
-    return (hour << 11) | (minute << 5) | (second // 2), ((year - 1980) << 9) | (month << 5) | day
 
 
 def sha256(data: bytes) -> str:

@@ -9,7 +9,6 @@ import contextlib
 import hashlib
 import posixpath
 import shutil
-import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from lxml import etree
 
 from mergekit.core.errors import ConversionError
 from mergekit.core.ooxml import rels_name
+from mergekit.core.zippackage import ZipWriter
 from mergekit.pdf.docxparts import (
     _CT,
     _MARK,
@@ -296,11 +296,13 @@ class _Combiner:
         ]
         self.parts["word/_rels/document.xml.rels"] = _rels_xml(rows + self.doc_rels)
         self.parts["[Content_Types].xml"] = _content_types_xml(self.defaults, self.overrides)
-        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
-            z.writestr("[Content_Types].xml", self.parts["[Content_Types].xml"])
+        with target.open("wb") as out:
+            z = ZipWriter(out)
+            z.add("[Content_Types].xml", self.parts["[Content_Types].xml"], level=1)
             for name, data in self.parts.items():
                 if name != "[Content_Types].xml":
-                    z.writestr(name, data)
+                    z.add(name, data, level=1)
+            z.close()
 
 
 def _restart_all_levels(num: _Element, abstracts: dict[str, _Element]) -> None:

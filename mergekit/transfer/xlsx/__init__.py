@@ -3,8 +3,9 @@
 openpyxl regenerates the whole package when it saves, and drops or rewrites much of what real
 workbooks hold (``shared/research/roundtrip.md``). So this package never re-serialises anything:
 
-* **Zip**: every part that is not edited is copied as its original *compressed* bytes (local
-  header, data and data descriptor, verbatim), in the original order; the central directory
+* **Zip** (``core/zippackage.py``, shared with the Word renderer): every part that is not
+  edited is copied as its original *compressed* bytes (local header, data and data
+  descriptor, verbatim), in the original order; the central directory
   records are copied with only the offset patched. An edited part gets a fresh local header
   with the original name, method, flags (less the data-descriptor bit), time and extra fields.
 * **Sheet XML**: the target worksheet is edited as bytes, row by row. Only the ``<row>``
