@@ -177,6 +177,36 @@ def test_a_tag_jinja_cannot_read_is_reported_with_its_paragraph(tmp_path: Path) 
     assert "Attendance {% if attendance.percent % was low" in str(e.value)
 
 
+def test_a_template_from_an_unusual_zip_tool_renders_as_a_plain_zip(
+    tmp_path: Path, context: dict[str, Any]
+) -> None:
+    """Data before the first part (as some archivers and self-extracting tools write): the
+    template is re-packed in memory, and the letter made from it is an ordinary .docx."""
+    path = tmp_path / "letter.docx"
+    make_docx(path, [["Dear parent of ", "{{ pupil.full_name }}"]])
+    odd = tmp_path / "odd.docx"
+    odd.write_bytes(b"written by an unusual tool\n" + path.read_bytes())
+    out = compile_template(odd).render(context)
+    assert out.startswith(b"PK\x03\x04")
+    assert zipfile.ZipFile(io.BytesIO(out)).testzip() is None
+    assert text_of(out) == text_of(compile_template(path).render(context))
+    assert f"Dear parent of {context['pupil']['full_name']}" in text_of(out)
+
+
+def test_a_zip_encrypted_template_says_to_save_it_without_a_password(tmp_path: Path) -> None:
+    path = tmp_path / "letter.docx"
+    make_docx(path, [["Hello"]])
+    data = bytearray(path.read_bytes())
+    for sig, at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # the "encrypted" flag bit
+        pos = data.find(sig)
+        while pos >= 0:
+            data[pos + at] |= 0x1
+            pos = data.find(sig, pos + 4)
+    path.write_bytes(bytes(data))
+    with pytest.raises(TemplateError, match="password-protected - save a copy without a password"):
+        compile_template(path)
+
+
 def test_not_a_word_file_is_a_clear_error(tmp_path: Path) -> None:
     fake = tmp_path / "letter.docx"
     fake.write_text("this is not a Word file", encoding="utf-8")
