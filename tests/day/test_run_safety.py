@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -179,3 +180,17 @@ def test_killed_before_the_print_pack_the_rerun_makes_it(point: str, tmp_path: P
     _assert_hashes_match_files(config, state)
     for pdf in (run / "pdf").glob("*.pdf"):
         assert pack.stat().st_mtime_ns >= pdf.stat().st_mtime_ns
+
+
+def test_every_crash_point_is_in_the_code_and_killed_at_by_a_test() -> None:
+    """POINTS lists every crash_point() in mergekit, and each is used by a kill test here or
+    in tests/transfer/test_offroll_crash.py (a new step without a kill test fails this)."""
+    root = Path(__file__).resolve().parents[2]
+    in_code = set()
+    for path in (root / "mergekit").rglob("*.py"):
+        in_code |= set(re.findall(r'crash_point\("([^"]+)"\)', path.read_text(encoding="utf-8")))
+    assert in_code == set(POINTS)
+    kill_tests = (Path(__file__), root / "tests" / "transfer" / "test_offroll_crash.py")
+    tests = [p.read_text(encoding="utf-8") for p in kill_tests]
+    untested = [p for p in POINTS if not any(f'"{p}"' in t for t in tests)]
+    assert not untested, f"no kill test for {untested}"
