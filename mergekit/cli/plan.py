@@ -20,7 +20,7 @@ from mergekit.core.ledger import StrikeRecord
 from mergekit.day.plan import plan_today
 from mergekit.plan.planning import history_report, record_plan
 from mergekit.plan.policy import Plan
-from mergekit.transfer.offroll import finish_interrupted
+from mergekit.transfer.pending import finish_interrupted
 
 
 @main.command()

@@ -40,7 +40,7 @@ from mergekit.plan.planning import (
 )
 from mergekit.plan.policy import Plan
 from mergekit.plan.worklist import write_day_worklist
-from mergekit.transfer.offroll import finish_interrupted
+from mergekit.transfer.pending import finish_interrupted
 
 DocumentsProgress = Callable[[str, int, int], None]
 

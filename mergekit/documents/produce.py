@@ -5,6 +5,11 @@ lack one, merge ``manifest.csv``, record the actions and documents in the ledger
 print pack.
 
 Documents whose templates print a blank or placeholder setting are held back, with the reason.
+
+One module (about 630 lines) on purpose: its steps are one run's order, and that order is what
+makes a killed run resumable (files, then PDFs, then the manifest, then the records, then the
+pack; each step finds what an earlier, interrupted run left). Split by step, the order would
+live in no one place.
 """
 
 from __future__ import annotations

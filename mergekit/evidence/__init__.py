@@ -5,7 +5,8 @@ actions, documents and emails, the contact log, the workbook's letters and event
 tab, and the copies of the documents made, each checked against the ledger's SHA-256),
 ``chart`` (the attendance chart as reportlab vector graphics, from the layout in
 :mod:`mergekit.merge.chart`), ``draw`` (the cover, the attendance certificate as a herringbone
-grid with totals and the head teacher's signature block, the chart, the chronology) and ``make``
+grid with totals and the head teacher's signature block, the chart, the chronology), ``text``
+(its fonts: the bundled one, and a system font for names in other scripts) and ``make``
 (the packs of several pupils: drawn, copies appended, written whole).
 
 It sits beside ``documents/`` and ``mail/`` and imports only from the layers below (``pdf/`` for

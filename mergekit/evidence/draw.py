@@ -3,21 +3,17 @@
 certificate), the chart of weekly attendance and the chronology. The copies of the documents
 are appended afterwards (:mod:`mergekit.evidence.make`).
 
-Text is drawn in mergekit's bundled DejaVu Sans (the font its PDF forms use); characters it
-lacks (Arabic, Hebrew, CJK names) are drawn in a system font that has them, found with
-fontconfig, when reportlab can embed it; otherwise the pack notes which characters could not
-be drawn.
+Text is drawn through :mod:`mergekit.evidence.text`: mergekit's bundled DejaVu Sans (the font
+its PDF forms use), with a system font for the characters it lacks; the pack notes any
+character no font could draw.
 """
 
 from __future__ import annotations
 
 import io
-import shutil
-import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import cache
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -27,9 +23,8 @@ from mergekit.core.config import Settings
 from mergekit.core.model import Contact, SchoolData
 from mergekit.evidence.chart import chart_drawing
 from mergekit.evidence.gather import Copy, Evidence
-from mergekit.pdf.font import FONT_FILE, bundled_font, normalise_text
+from mergekit.evidence.text import FONT, markup, paragraph, register_fonts
 
-FONT = "MergekitSans"
 _DAY = timedelta(days=1)
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri")
 
@@ -39,112 +34,6 @@ SECTIONS = (
     "Chronology of events",
     "Copies of letters and forms",
 )
-
-
-@cache
-def _register_fonts() -> None:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    from mergekit.core.resources import bundled
-
-    path = bundled("templates", "pdf", "fonts", FONT_FILE)
-    font = TTFont(FONT, str(path))
-    font.face.name = FONT.encode()  # its own face name: see _fallback_for
-    pdfmetrics.registerFont(font)
-
-
-_FALLBACKS: dict[str, Any] = {}  # reportlab name -> the TTFont registered under it
-
-
-@cache
-def _fallback_for(ch: str) -> str | None:
-    """The reportlab name of a system font that draws ``ch`` (None: none usable)."""
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    exe = shutil.which("fc-match")
-    if exe is None:
-        return None
-    try:
-        found = subprocess.run(
-            [exe, "-f", "%{file}", f":charset={ord(ch):x}"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if not found.lower().endswith(".ttf"):
-        return None  # reportlab embeds TrueType outlines only (not CFF .otf/.ttc)
-    name = "MK-" + found.rsplit("/", 1)[-1].removesuffix(".ttf")
-    try:
-        font = _FALLBACKS.get(name) or TTFont(name, found)
-    except Exception:  # a font reportlab cannot read is simply not used
-        return None
-    if ord(ch) not in font.face.charToGlyph:
-        return None
-    if name not in _FALLBACKS:
-        # reportlab keys fonts by their face name too: the system DejaVu Sans would clash
-        # with the bundled subset of it, so each gets a name of its own.
-        font.face.name = name.encode()
-        _FALLBACKS[name] = font
-        pdfmetrics.registerFont(font)
-    return name
-
-
-def markup(text: str, missing: set[str] | None = None) -> str:
-    """``text`` as reportlab paragraph markup, escaped, with characters the bundled font lacks
-    put in a fallback font (those no font draws are added to ``missing``)."""
-    text = normalise_text(text)
-    font = bundled_font()
-    if not font.missing(text):
-        return escape(text).replace("\n", "<br/>")
-    out: list[str] = []
-    run_font: str | None = None  # consecutive characters in one fallback font stay one run,
-    run: list[str] = []  # so reportlab's HarfBuzz shaping joins Arabic letters
-    for ch in text:
-        name: str | None = None
-        if ch == "\n":
-            piece = "<br/>"
-        elif font.has(ch) or ch in "\r\t":
-            piece = escape(ch)
-            if ch == " " and run_font is not None:
-                run.append(piece)  # a space between two words of the same script
-                continue
-        else:
-            name = _fallback_for(ch)
-            piece = escape(ch)
-            if name is None and missing is not None:
-                missing.add(ch)
-        if name is not None and name == run_font:
-            run.append(piece)
-            continue
-        if run_font is not None:
-            spaces = len(run) - len("".join(run).rstrip(" "))
-            out.append(f'<font name="{run_font}">{"".join(run).rstrip(" ")}</font>' + " " * spaces)
-        run_font, run = (name, [piece]) if name is not None else (None, [])
-        if name is None:
-            out.append(piece)
-    if run_font is not None:
-        out.append(f'<font name="{run_font}">{"".join(run)}</font>')
-    return "".join(out)
-
-
-_FALLBACK_RUN = '<font name="MK-'  # what markup() puts round text in a fallback font
-
-
-def _paragraph(text: str, style: Any) -> Any:
-    """A reportlab Paragraph; one holding text in a fallback font (Arabic, Hebrew...) is
-    shaped with HarfBuzz (joined letters, right-to-left order). Only those: shaping every
-    paragraph would double the time a pack takes."""
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.platypus import Paragraph
-
-    if _FALLBACK_RUN in text:
-        style = ParagraphStyle(f"{style.name}-shaped", parent=style, shaping=1)
-    return Paragraph(text, style)
 
 
 def _uk(d: date | None) -> str:
@@ -184,7 +73,7 @@ def draw_pack(
     """The drawn part of the pack as PDF bytes, and its number of pages. Built once: the
     contents list's page numbers are PDF forms drawn on the cover and defined when each
     section is laid out (a forward reference, so no second pass)."""
-    _register_fonts()
+    register_fonts()
     return _build(ev, settings, calendar, data, today, copy_notes)
 
 
@@ -247,7 +136,7 @@ def _build(
     if missing:
         chars = " ".join(f"U+{ord(c):04X}" for c in sorted(missing))
         story.append(
-            _paragraph(
+            paragraph(
                 m(
                     f"Note: no installed font could draw these characters of the pupil's "
                     f"records ({chars}); they show as boxes. Install fonts-noto-core to draw them."
@@ -308,7 +197,7 @@ def _contents_line(text: str, section: str) -> Any:
 
 def _heading(text: str, style: Any, section: str | None = None) -> Any:
 
-    para = _paragraph(escape(text), style)
+    para = paragraph(escape(text), style)
     if section:
         para._mk_section = section
     return para
@@ -362,13 +251,13 @@ def _cover(
     p = ev.pupil
     s = settings.school
     out: list[Any] = [
-        _paragraph(m("Attendance evidence pack"), st.h1),
-        _paragraph(
+        paragraph(m("Attendance evidence pack"), st.h1),
+        paragraph(
             m(f"{s.name} - for the period {_uk(ev.start)} to {_uk(ev.end)}, made {_uk(today)}"),
             st.body,
         ),
         Spacer(1, 8),
-        _paragraph(m("The pupil"), st.h2),
+        paragraph(m("The pupil"), st.h2),
     ]
     rows = [
         ("Legal name", p.legal_name),
@@ -395,7 +284,7 @@ def _cover(
             ("Siblings at the school", ", ".join(f"{x.full_name} ({x.upn})" for x in siblings))
         )
     table_rows = [
-        [_paragraph(m(k), st.small), _paragraph(m(v or "-"), st.small)]
+        [paragraph(m(k), st.small), paragraph(m(v or "-"), st.small)]
         for k, v in rows
         if v or k in ("UPN", "Date of birth", "Home address")
     ]
@@ -404,7 +293,7 @@ def _cover(
             table_rows, [45 * 2.83465, None], _grid_style([("BACKGROUND", (0, 0), (0, -1), None)])
         )
     )
-    out += [Spacer(1, 8), _paragraph(m("The school"), st.h2)]
+    out += [Spacer(1, 8), paragraph(m("The school"), st.h2)]
     school_rows = [
         ("School", s.name),
         ("URN / LAESTAB", s.urn),
@@ -425,21 +314,18 @@ def _cover(
     ]
     out.append(
         _table(
-            [
-                [_paragraph(m(k), st.small), _paragraph(m(v or "-"), st.small)]
-                for k, v in school_rows
-            ],
+            [[paragraph(m(k), st.small), paragraph(m(v or "-"), st.small)] for k, v in school_rows],
             [45 * 2.83465, None],
             _grid_style([("BACKGROUND", (0, 0), (0, -1), None)]),
         )
     )
-    out += [Spacer(1, 8), _paragraph(m("Contents"), st.h2)]
+    out += [Spacer(1, 8), paragraph(m("Contents"), st.h2)]
     for i, section in enumerate(SECTIONS, start=1):
         out.append(_contents_line(f"{i}. {section} - page ", section))
     if not ev.has_history:
         out += [
             Spacer(1, 8),
-            _paragraph(
+            paragraph(
                 m(
                     f"No history: nothing is recorded for this pupil between {_uk(ev.start)} and "
                     f"{_uk(ev.end)} - no letters, calls, home visits, CME steps, emails or Off "
@@ -461,7 +347,7 @@ def _certificate(
     p = ev.pupil
     out: list[Any] = [
         _heading(f"1. {SECTIONS[0]}", st.h2, SECTIONS[0]),
-        _paragraph(
+        paragraph(
             m(
                 f"{p.legal_name}, UPN {p.upn}, date of birth {_uk(p.dob) or 'not recorded'}: "
                 f"every session mark from {_uk(ev.start)} to {_uk(ev.end)}, as recorded. "
@@ -521,7 +407,7 @@ def _certificate(
         Spacer(1, 6),
         KeepTogether(
             [
-                _paragraph(m("Totals for the period"), st.body),
+                paragraph(m("Totals for the period"), st.body),
                 _table(totals, None, _grid_style([("ALIGN", (0, 0), (-1, -1), "CENTER")])),
             ]
         ),
@@ -533,17 +419,17 @@ def _certificate(
         key.append(
             [
                 code,
-                _paragraph(m(meaning), st.tiny),
-                _paragraph(m(category_of(code)), st.tiny),
+                paragraph(m(meaning), st.tiny),
+                paragraph(m(category_of(code)), st.tiny),
                 str(ev.codes[code]),
             ]
         )
     if len(key) == 1:
-        key.append(["-", _paragraph(m("no marks recorded in the period"), st.tiny), "", "0"])
+        key.append(["-", paragraph(m("no marks recorded in the period"), st.tiny), "", "0"])
     out.append(
         KeepTogether(
             [
-                _paragraph(m("Key of the codes used"), st.body),
+                paragraph(m("Key of the codes used"), st.body),
                 _table(key, [34, 200, 200, 48], _grid_style()),
             ]
         )
@@ -564,11 +450,11 @@ def _certificate(
         Spacer(1, 8),
         KeepTogether(
             [
-                _paragraph(m("Head teacher's certificate"), st.body),
-                _paragraph(m(cert), st.small),
+                paragraph(m("Head teacher's certificate"), st.body),
+                paragraph(m(cert), st.small),
                 Spacer(1, 4),
                 _table(
-                    [[k, _paragraph(m(v), st.small)] for k, v in sign],
+                    [[k, paragraph(m(v), st.small)] for k, v in sign],
                     [70, 250],
                     [
                         ("FONT", (0, 0), (-1, -1), FONT, 8.5),
@@ -592,7 +478,7 @@ def _chart(
     below = [w for w in weeks if (w.percent or 0) < threshold]
     out: list[Any] = [
         _heading(f"2. {SECTIONS[1]}", st.h2, SECTIONS[1]),
-        _paragraph(
+        paragraph(
             m(
                 f"Attendance in each school week from {_uk(ev.start)} to {_uk(ev.end)} (bars), "
                 f"the school's threshold of {threshold:g}% (dashed line) and the dates of the "
@@ -603,7 +489,7 @@ def _chart(
         Spacer(1, 6),
         chart_drawing(ev.chart, width, 300, FONT),
         Spacer(1, 8),
-        _paragraph(
+        paragraph(
             m(
                 f"{len(weeks)} school weeks with possible sessions; {len(below)} below "
                 f"{threshold:g}%. Over the period: {ev.counts.present} of {ev.counts.possible} "
@@ -614,13 +500,13 @@ def _chart(
     ]
     if ev.letters:
         out.append(
-            _paragraph(
+            paragraph(
                 m("Letters: " + "; ".join(f"{label} {_uk(d)}" for d, label in ev.letters)),
                 st.body,
             )
         )
     else:
-        out.append(_paragraph(m("No warning letter in the period."), st.body))
+        out.append(paragraph(m("No warning letter in the period."), st.body))
     return out
 
 
@@ -629,7 +515,7 @@ def _chronology(ev: Evidence, st: _Styles, m: Callable[[str], str]) -> list[Any]
     out: list[Any] = [_heading(f"3. {SECTIONS[2]}", st.h2, SECTIONS[2])]
     if not ev.entries:
         out.append(
-            _paragraph(
+            paragraph(
                 m(
                     f"No history: no letters, calls, home visits, CME steps, emails or Off Roll "
                     f"entries are recorded for this pupil between {_uk(ev.start)} and "
@@ -640,7 +526,7 @@ def _chronology(ev: Evidence, st: _Styles, m: Callable[[str], str]) -> list[Any]
         )
         return out
     out.append(
-        _paragraph(
+        paragraph(
             m(
                 "Every dated event in mergekit's ledger, the tracking workbook's contact log, "
                 "letters and events sheets, and the transfer list's Off Roll tab, oldest first."
@@ -653,9 +539,9 @@ def _chronology(ev: Evidence, st: _Styles, m: Callable[[str], str]) -> list[Any]
         rows.append(
             [
                 _uk(e.when),
-                _paragraph(m(e.what), st.tiny),
-                _paragraph(m(e.detail), st.tiny),
-                _paragraph(m(e.source), st.tiny),
+                paragraph(m(e.what), st.tiny),
+                paragraph(m(e.detail), st.tiny),
+                paragraph(m(e.source), st.tiny),
             ]
         )
     out.append(
@@ -671,7 +557,7 @@ def _copies(ev: Evidence, st: _Styles, m: Callable[[str], str], notes: Sequence[
     out: list[Any] = [_heading(f"4. {SECTIONS[3]}", st.h2, SECTIONS[3])]
     if not ev.copies:
         out.append(
-            _paragraph(
+            paragraph(
                 m(
                     "mergekit made no letter or form for this pupil between "
                     f"{_uk(ev.start)} and {_uk(ev.end)}."
@@ -681,7 +567,7 @@ def _copies(ev: Evidence, st: _Styles, m: Callable[[str], str], notes: Sequence[
         )
         return out
     out.append(
-        _paragraph(
+        paragraph(
             m(
                 "Each document mergekit made for the pupil in the period, as the run folder "
                 "holds it, checked against the SHA-256 recorded in the ledger when it was made. "
@@ -695,9 +581,9 @@ def _copies(ev: Evidence, st: _Styles, m: Callable[[str], str], notes: Sequence[
         rows.append(
             [
                 _uk(c.made),
-                _paragraph(m(c.title), st.tiny),
-                _paragraph(m(c.recorded), st.tiny),
-                _paragraph(m(note), st.tiny),
+                paragraph(m(c.title), st.tiny),
+                paragraph(m(c.recorded), st.tiny),
+                paragraph(m(note), st.tiny),
             ]
         )
     out.append(

@@ -29,17 +29,13 @@ The rules, as checked:
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from pathlib import Path
 
-from mergekit.core.atomic import write_or_explain
 from mergekit.core.calendar import SchoolCalendar
-from mergekit.core.config import Settings
 from mergekit.core.crashpoint import crash_point
 from mergekit.core.errors import LedgerError, MergekitError, Severity, WriteBackError
 from mergekit.core.ledger import Ledger
@@ -51,6 +47,7 @@ from mergekit.read.columns import SHEETS
 from mergekit.read.sheets import column_letter
 from mergekit.read.tracking import read_tracking
 from mergekit.read.transferlist import TransferList, read_transfer_list
+from mergekit.transfer.pending import PendingWrite, display, pending_path, reconcile_pending
 from mergekit.transfer.xlsx.workbook import XlsxWorkbook, file_stamp, refuse_if_locked
 from mergekit.transfer.xlsx.xmlbytes import CellValue
 
@@ -141,13 +138,6 @@ class StatusReport:
     @property
     def overdue(self) -> tuple[LeaverStatus, ...]:
         return tuple(s for s in self.open if s.overdue)
-
-
-def display(value: object) -> str:
-    """A cell value as the ledger and messages show it (dates DD/MM/YYYY)."""
-    if value is None:
-        return ""
-    return v.text(value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -545,97 +535,6 @@ def _locked(ws: Workspace, workbook: Path, what: str) -> Iterator[None]:
         yield
 
 
-def _pending_path(ledger: Path) -> Path:
-    return ledger.with_name(ledger.name + ".offroll-pending.json")
-
-
-@dataclass(frozen=True, slots=True)
-class _Intent:
-    """An Off Roll write about to be made: kept beside the ledger until the ledger has it."""
-
-    file: str
-    sheet: str
-    row: int
-    upn: str
-    command: str
-    today: str
-    stamp: list[int]  # the workbook's (size, mtime) before the write
-    cells: list[list[str]]  # [cell, field, old, new]
-
-    def save(self, path: Path) -> None:
-        data = json.dumps(dataclasses.asdict(self), ensure_ascii=False).encode("utf-8")
-        write_or_explain(
-            path,
-            data,
-            WriteBackError,
-            "cannot note the Off Roll write about to be made",
-            "check the ledger's folder can be written to; the workbook was not changed",
-        )
-
-    @classmethod
-    def load(cls, path: Path) -> _Intent | None:
-        try:
-            d = json.loads(path.read_text("utf-8"))
-            return cls(**d)
-        except FileNotFoundError:
-            return None
-        except (ValueError, TypeError) as e:
-            raise WriteBackError(
-                f"{path}: this note of an interrupted Off Roll write cannot be read ({e}) - "
-                "check the Off Roll row in the workbook against `mergekit history`, then "
-                "delete the note"
-            ) from e
-
-    def record(self, ledger: Ledger, command: str | None = None) -> None:
-        with ledger.transaction():
-            run_id = ledger.start_run(command or self.command, date.fromisoformat(self.today))
-            ledger.record_writes(
-                run_id,
-                self.upn,
-                Path(self.file).name,
-                self.sheet,
-                [(c[0], c[1], c[2], c[3]) for c in self.cells],
-            )
-
-
-def finish_interrupted(settings: Settings, what: str = "") -> str:
-    """:func:`reconcile_pending` for any command (``run``, ``history``), taking the school's lock
-    only when a note of an interrupted write is there."""
-    if not _pending_path(settings.ledger_path).is_file():
-        return ""
-    with school_lock(settings.ledger_path, what):
-        return reconcile_pending(settings)
-
-
-def reconcile_pending(settings: Settings) -> str:
-    """Finish an Off Roll write a crash interrupted: when the workbook holds the cells the note
-    says were being written, the ledger records them (so `mergekit history` knows the row);
-    when it does not (the crash came before the workbook was replaced), the note is dropped.
-    Returns what was done ('' when there was nothing to do). Call holding the school's lock."""
-    pending = _pending_path(settings.ledger_path)
-    intent = _Intent.load(pending)
-    if intent is None:
-        return ""
-    path = Path(intent.file)
-    done = False
-    if path.is_file() and list(file_stamp(path)) != intent.stamp:
-        tl = read_transfer_list(settings, path)
-        leaver = next((x for x in tl.leavers if x.row == intent.row), None)
-        done = leaver is not None and all(
-            display(getattr(leaver, field, None)) == new for _, field, _, new in intent.cells
-        )
-    if done:
-        with Ledger.open(settings.ledger_path) as ledger:
-            intent.record(ledger, f"{intent.command} (recorded after an interruption)")
-    pending.unlink(missing_ok=True)
-    where = f"{path.name} {intent.sheet} row {intent.row}"
-    return (
-        f"recorded in the ledger the interrupted {intent.command} of {where}"
-        if done
-        else f"the interrupted {intent.command} of {where} had not changed the workbook"
-    )
-
-
 def _write(
     ws: Workspace,
     tl: TransferList,
@@ -668,7 +567,7 @@ def _write(
             ref = f"{column_letter(tl.columns[field])}{row}"
             sheet.set(ref, value)
             changes.append(CellChange(field, ref, display(old.get(field)), display(value)))
-        intent = _Intent(
+        intent = PendingWrite(
             str(tl.path),
             tl.sheet,
             row,
@@ -680,13 +579,13 @@ def _write(
         )
         # Said before the workbook is replaced, so a crash between the two is finished next
         # time (reconcile_pending): the row is never in the workbook but unknown to history.
-        intent.save(_pending_path(settings.ledger_path))
+        intent.save(pending_path(settings.ledger_path))
         crash_point("offroll:before-workbook-write")
         saved = book.save(backups=settings.resolve(settings.files.backups), day=clock())
         crash_point("offroll:after-workbook-write")
         try:
             intent.record(ledger)
-            _pending_path(settings.ledger_path).unlink(missing_ok=True)
+            pending_path(settings.ledger_path).unlink(missing_ok=True)
         except MergekitError as e:
             raise LedgerError(
                 f"{tl.path.name} was written, but the ledger could not record it ({e}) - "

@@ -13,8 +13,9 @@ import pytest
 
 from mergekit.core.calendar import SchoolCalendar
 from mergekit.core.config import load_config
-from mergekit.evidence.draw import _fallback_for, draw_pack, markup
+from mergekit.evidence.draw import draw_pack
 from mergekit.evidence.gather import LedgerRecords, gather
+from mergekit.evidence.text import fallback_for, markup
 from mergekit.read.tracking import read_tracking
 
 TODAY = date(2026, 11, 27)
@@ -48,7 +49,7 @@ def test_a_pupil_with_a_non_latin_name_gets_a_pack(example_school: Path, tmp_pat
     ).stdout
     assert "Sara" in text
     drawn = "כהן" in text or "ןהכ" in text  # poppler may give right-to-left text either way
-    if _fallback_for("כ") is not None:  # a TrueType font here has Hebrew: it is drawn
+    if fallback_for("כ") is not None:  # a TrueType font here has Hebrew: it is drawn
         assert drawn
     else:
         assert "no installed font could draw these characters" in " ".join(text.split())
@@ -68,11 +69,12 @@ def test_a_name_in_one_script_stays_one_font_run_with_its_spaces() -> None:
 def test_arabic_names_are_drawn_joined_in_right_to_left_order(tmp_path: Path) -> None:
     from reportlab.platypus import SimpleDocTemplate
 
-    from mergekit.evidence.draw import _paragraph, _register_fonts, _styles
+    from mergekit.evidence.draw import _styles
+    from mergekit.evidence.text import paragraph, register_fonts
 
-    _register_fonts()
+    register_fonts()
     out = tmp_path / "name.pdf"
-    SimpleDocTemplate(str(out)).build([_paragraph(markup("Pupil: محمد علي"), _styles().body)])
+    SimpleDocTemplate(str(out)).build([paragraph(markup("Pupil: محمد علي"), _styles().body)])
     shown = subprocess.run(
         ["pdftotext", str(out), "-"], capture_output=True, text=True, check=True
     ).stdout
