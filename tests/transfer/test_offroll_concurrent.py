@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -37,14 +38,20 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return school(tmp_path_factory.mktemp("template") / "school").parent
 
 
-def test_two_offroll_adds_at_once_both_reach_the_workbook(template: Path, tmp_path: Path) -> None:
+def _trials(template: Path, tmp_path: Path, trial: Callable[[Racers, Path, int], None]) -> None:
+    """``trial`` TRIALS times, each on a fresh copy of the school, with the same two racers."""
     with racers(2, tmp_path / "go") as race:
-        for trial in range(TRIALS):
-            _two_adds(race, template, tmp_path / f"t{trial}", trial)
+        for n in range(TRIALS):
+            folder = tmp_path / f"t{n}"
+            shutil.copytree(template, folder)
+            trial(race, folder, n)
 
 
-def _two_adds(race: Racers, template: Path, folder: Path, trial: int) -> None:
-    shutil.copytree(template, folder)
+def test_two_offroll_adds_at_once_both_reach_the_workbook(template: Path, tmp_path: Path) -> None:
+    _trials(template, tmp_path, _two_adds)
+
+
+def _two_adds(race: Racers, folder: Path, trial: int) -> None:
     config = str(folder / "mergekit.toml")
     results = race.race(
         ["offroll", "add", THEO, "--config", config, "--leaving-date", "26/11/2026",
@@ -68,13 +75,10 @@ def _two_adds(race: Racers, template: Path, folder: Path, trial: int) -> None:
 def test_two_offroll_sets_at_once_on_one_row_keep_both_dates(
     template: Path, tmp_path: Path
 ) -> None:
-    with racers(2, tmp_path / "go") as race:
-        for trial in range(TRIALS):
-            _two_sets(race, template, tmp_path / f"t{trial}", trial)
+    _trials(template, tmp_path, _two_sets)
 
 
-def _two_sets(race: Racers, template: Path, folder: Path, trial: int) -> None:
-    shutil.copytree(template, folder)
+def _two_sets(race: Racers, folder: Path, trial: int) -> None:
     config = str(folder / "mergekit.toml")
     results = race.race(
         ["offroll", "set", OLIVER, "--config", config, "--data-team-emailed", "26/11/2026"],
