@@ -434,15 +434,18 @@ _NAME_FIELDS = (
     "key_worker_name",
 )
 MAX_NAME = 100
-# C0/C1 controls (line breaks and tabs included) and the bidi embedding/override/isolate
-# controls; right-to-left letters and emoji are names like any other and are kept.
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
+# C0/C1 controls (line breaks and tabs included) become a space: they stand between words.
+# The invisible ones (bidi marks, embeddings, overrides and isolates, zero-width space, BOM)
+# go without one: "Li<RLO>am" is "Liam". Right-to-left letters, emoji and the joiners that
+# Persian names and emoji sequences need (U+200C, U+200D) are names like any other.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_INVISIBLE = re.compile(r"[\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 def clean_name(rows: _Rows, r: int, name: str, value: str) -> str:
     """A name cell with control characters removed (a warning naming the cell), or ''
     with an error when it is longer than any real name (the pupil is then held back)."""
-    cleaned = " ".join(_CONTROLS.sub(" ", value).split())
+    cleaned = " ".join(_CONTROLS.sub(" ", _INVISIBLE.sub("", value)).split())
     if cleaned != value:
         rows.bad(
             r,

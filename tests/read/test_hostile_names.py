@@ -40,6 +40,12 @@ def hostile_school(tmp_path: Path) -> Path:
         present_days(date(2026, 11, 2), TODAY) | {TODAY: ("N", "N")},
     )
     s.add(pupil(4, surname="Cohen", forename="נועה 🌟"), ytd(TODAY, 100, 80))
+    # A bidi override inside a word, a zero-width space, and a Persian name whose
+    # zero-width non-joiner is part of its spelling.
+    s.add(pupil(5, forename="Li\u202eam", surname="Rez\u200ba"), ytd(TODAY, 100, 80))
+    s.add(
+        pupil(6, forename="\u0645\u0647\u200c\u0633\u0627", surname="Karimi"), ytd(TODAY, 100, 80)
+    )
     cfg = school_folder(tmp_path / "school", s.data(), extra='[pdf]\nsoffice = "/x/soffice"\n')
     text = cfg.read_text(encoding="utf-8").replace('[school]\nname = "Testbridge School"\n', "")
     cfg.write_text(FILLED_IN_SETTINGS + text, encoding="utf-8")
@@ -67,6 +73,8 @@ def test_the_day_goes_on_for_everyone_else_without_a_traceback(tmp_path: Path) -
     names = {a["upn"]: a["name"] for a in doc["actions"]}
     assert names[pupil(2).upn] == "Red Rose Testperson002"
     assert names[pupil(4).upn] == "נועה 🌟 Cohen"
+    assert names[pupil(5).upn] == "Liam Reza"  # invisible characters go without a gap
+    assert names[pupil(6).upn] == "\u0645\u0647\u200c\u0633\u0627 Karimi"  # ZWNJ kept
     sw = next(a for a in doc["actions"] if a["action"] == "vulnerable_day1_contact")
     assert "Ms Sam Worker" in sw["reason"]
     r = CliRunner().invoke(main, ["run", "--config", str(cfg)])
