@@ -228,17 +228,20 @@ class ZipWriter:
         body = compress(content, method, level)
         crc = zlib.crc32(content)
         flags &= ~_DATA_DESCRIPTOR  # sizes are in the header: no data descriptor follows
+        # A part that was stored and is now deflated needs version 2.0 to extract.
+        (needed,) = struct.unpack("<H", local[4:6])
+        needed = max(needed, 20 if method == zipfile.ZIP_DEFLATED else 10)
         header = (
-            bytes(local[:6])
-            + struct.pack("<HH", flags, method)
+            bytes(local[:4])
+            + struct.pack("<HHH", needed, flags, method)
             + bytes(local[10:14])
             + struct.pack("<IIIHH", crc, len(body), len(content), len(name), len(extra))
         )
         cn, ck, cc = struct.unpack("<HHH", record[28:34])
         c_extra = _strip_zip64(record[46 + cn : 46 + cn + ck])
         central = (
-            record[:8]
-            + struct.pack("<HH", flags, method)
+            record[:6]
+            + struct.pack("<HHH", needed, flags, method)
             + record[12:16]
             + struct.pack("<IIIHHH", crc, len(body), len(content), cn, len(c_extra), cc)
             + record[34:46]

@@ -4,6 +4,7 @@ compressed as the original was, and layouts that cannot be copied refused with a
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -93,6 +94,28 @@ def _super_fast(data: bytes) -> bytes:
             out[pos + at] |= 0b110
             pos = out.find(sig, pos + 4)
     return bytes(out)
+
+
+def test_a_stored_part_replaced_deflated_says_it_needs_version_2() -> None:
+    data = bytearray(_zip(method=zipfile.ZIP_STORED))
+    # Tools that store a part say it needs version 1.0 (zipfile itself writes 2.0).
+    for sig, at in ((b"PK\x03\x04", 4), (b"PK\x01\x02", 6)):
+        pos = data.find(sig)
+        while pos >= 0:
+            data[pos + at : pos + at + 2] = struct.pack("<H", 10)
+            pos = data.find(sig, pos + 4)
+    pkg = read_package(bytes(data))
+    assert {p.info.extract_version for p in pkg.parts} == {10}
+    out = io.BytesIO()
+    writer = ZipWriter(out)
+    for part in pkg.parts:
+        writer.replace(part, b"<new/>" * 100, zipfile.ZIP_DEFLATED, 1)
+    writer.close()
+    for part in read_package(out.getvalue()).parts:
+        assert part.info.compress_type == zipfile.ZIP_DEFLATED
+        assert part.info.extract_version == 20
+        assert struct.unpack("<H", part.local[4:6])[0] == 20
+        assert part.content() == b"<new/>" * 100
 
 
 def test_parts_with_data_descriptors_are_copied_whole_and_replaced_without_one() -> None:
