@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from datetime import datetime
@@ -29,10 +30,23 @@ class MergekitGroup(click.Group):
             raise click.ClickException(str(e)) from e
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:
+            # Whatever read our output stopped early (`mergekit check | head`): not a fault.
+            _silence_stdout()
+            raise click.exceptions.Exit(1) from None
         except Exception as e:
             if os.environ.get("MERGEKIT_DEBUG"):
                 raise
             raise click.ClickException(_bug_message(e)) from None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so Python's own flush at exit does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass  # not a real file (a test runner's buffer): nothing will flush to a closed pipe
 
 
 def _bug_message(e: Exception) -> str:

@@ -4,11 +4,14 @@ code, the full traceback goes to an owner-only report file in the current folder
 from __future__ import annotations
 
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
+from conftest import EXAMPLES
 
 from mergekit.cli.base import MergekitGroup
 from mergekit.core.errors import WorkbookError
@@ -120,3 +123,20 @@ def test_explained_errors_and_aborts_are_unchanged(tmp_path: Path) -> None:
     assert aborted.exit_code == 1
     assert aborted.output == "Aborted!\n"
     assert list(tmp_path.glob("mergekit-error-*.txt")) == []
+
+
+def test_output_cut_short_by_its_reader_is_a_quiet_exit_not_a_fault(tmp_path: Path) -> None:
+    """`mergekit fields | head`: the reader closes the pipe first; no error report, no
+    traceback, and the exit code says the output was not all written."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mergekit", "fields", "--config", str(EXAMPLES / "mergekit.toml")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # before mergekit has written anything
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert err == b""
+    assert list(tmp_path.glob("mergekit-error-*")) == []
