@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import json
 import os
@@ -246,6 +247,12 @@ def _csv_bytes(columns: Sequence[str], rows: Sequence[Mapping[str, str]]) -> byt
     return buf.getvalue().encode("utf-8-sig")
 
 
+def lock_held(e: OSError) -> bool:
+    """Whether a failed non-blocking flock means another process holds the lock, rather than
+    a file system that cannot lock."""
+    return e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES)
+
+
 @contextlib.contextmanager
 def _exclusive(ledger_path: Path) -> Iterator[None]:
     """One `mergekit send` at a time per ledger: another one would take our `sending` rows
@@ -255,21 +262,30 @@ def _exclusive(ledger_path: Path) -> Iterator[None]:
     # Owner-only, whatever the umask, like every file mergekit writes.
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "a+b") as f:
-        try:
-            if sys.platform == "win32":  # pragma: no cover - Windows
-                import msvcrt
-
-                msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
-            else:
-                import fcntl
-
-                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
+        if not _try_lock(f.fileno()):
             raise MailError(
                 f"{lock_path}: another `mergekit send` is using this ledger right now - wait "
                 "for it to finish, then run this again"
-            ) from e
+            )
         yield
+
+
+def _try_lock(fd: int) -> bool:
+    """Take the lock without waiting: False when another process holds it. True also on a
+    file system that cannot lock (NFS without its lock service): the school's lock file,
+    which every sending command holds, still guards it there."""
+    try:
+        if sys.platform == "win32":  # pragma: no cover - Windows
+            import msvcrt
+
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        return sys.platform != "win32" and not lock_held(e)
+    return True
 
 
 # ---------------------------------------------------------------------------------------------

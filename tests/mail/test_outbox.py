@@ -548,3 +548,16 @@ def test_second_send_at_the_same_time_is_refused(school: School, server: SmtpSer
     assert "another `mergekit send` is using this ledger" in result.output
     assert server.count() == 0
     assert send(school, "--send", "--limit", "all").exit_code == 0  # and free again after
+
+
+def test_only_a_lock_held_elsewhere_refuses_not_a_file_system_that_cannot_lock() -> None:
+    """flock fails with EWOULDBLOCK when another process holds it, but with ENOLCK on NFS
+    without its lock service: there the school's lock file guards, and sending goes on."""
+    import errno
+
+    from mergekit.mail.outbox import lock_held
+
+    assert lock_held(OSError(errno.EWOULDBLOCK, "Resource temporarily unavailable"))
+    assert lock_held(OSError(errno.EACCES, "Permission denied"))
+    for code in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+        assert not lock_held(OSError(code, "no locks here"))
