@@ -22,6 +22,7 @@ import pytest
 from conftest import needs_soffice
 from document_builders import standard_kids, write_school
 from racers import Racers, racers
+from smtp_server import SmtpServer
 
 from mergekit.core.crashpoint import ENV, POINTS
 from mergekit.core.ledger import Ledger
@@ -194,3 +195,33 @@ def test_every_crash_point_is_in_the_code_and_killed_at_by_a_test() -> None:
     tests = [p.read_text(encoding="utf-8") for p in kill_tests]
     untested = [p for p in POINTS if not any(f'"{p}"' in t for t in tests)]
     assert not untested, f"no kill test for {untested}"
+
+
+@needs_soffice
+@pytest.mark.parametrize("point", ["documents:after-recording", "run:before-email"])
+def test_a_sending_run_killed_before_its_email_sends_each_once_when_run_again(
+    point: str, tmp_path: Path
+) -> None:
+    """`run --send` killed after the documents but before the outbox: nothing reached the
+    (real, loopback) server; the rerun sends every message once, and a third run none."""
+    with SmtpServer() as server:
+        mail = (
+            f'[mail]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n'
+            'from = "Attendance Office <attendance@example.org>"\n'
+        )
+        config = write_school(tmp_path / "school", standard_kids()[:3], mail)
+        send = ("run", "--config", str(config), "--send", "--limit", "all")
+        killed = _mergekit(*send, env={ENV: point})
+        assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+        assert server.count() == 0
+        again = _mergekit(*send)
+        assert again.returncode == 0, again.stdout + again.stderr
+        ids = server.message_ids()
+        assert ids, again.stdout
+        assert len(set(ids)) == len(ids), "a message was sent twice"
+        third = _mergekit(*send)
+        assert third.returncode == 0, third.stdout + third.stderr
+        assert server.count() == len(ids), "the third run sent again"
+    with Ledger.open(config.parent / "mergekit-ledger.sqlite") as ledger:
+        states = Counter(r[0] for r in ledger.conn.execute("SELECT state FROM messages"))
+    assert states == {"sent": len(ids)}
