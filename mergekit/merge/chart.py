@@ -222,7 +222,9 @@ def chart_png(spec: ChartSpec, width: float, height: float, dpi: int = 200) -> b
             anchor = {"start": "ls", "middle": "ms", "end": "rs"}[s.anchor]
             pen.text(pt(s.x, s.y), s.text, fill=rgb(s.colour), font=font(s.size), anchor=anchor)
     buf = io.BytesIO()
-    img.save(buf, "PNG", optimize=True)
+    # zlib level 6 without Pillow's `optimize` (level 9 and a search over filters): 7 ms
+    # instead of 20 for each letter's chart, for a file 4% larger (15 kB).
+    img.save(buf, "PNG", compress_level=6)
     return buf.getvalue()
 
 
