@@ -12,6 +12,7 @@ its own advice (the workbook writer says "save it in Excel", the renderer re-pac
 
 from __future__ import annotations
 
+import bisect
 import io
 import struct
 import zipfile
@@ -125,6 +126,8 @@ def read_package(data: bytes) -> ZipPackage:
         pos += 46 + n + m + k
     if len(records) != len(infos):
         raise ZipLayoutError("damaged", "the central directory's count")
+    # Each part's bytes run to the next part's start (or the directory): any data descriptor
+    # after its data is kept with it.
     offsets = sorted(struct.unpack("<I", r[42:46])[0] for r in records)
     view = memoryview(data)
     parts: list[StoredPart] = []
@@ -134,10 +137,9 @@ def read_package(data: bytes) -> ZipPackage:
         (start,) = struct.unpack("<I", record[42:46])
         if start == 0xFFFFFFFF or data[start : start + 4] != _LOCAL:
             raise ZipLayoutError("unusual", f"{info.filename}'s local header")
-        later = [o for o in offsets if o > start]
-        parts.append(
-            StoredPart(info.filename, view[start : later[0] if later else cd_offset], record, info)
-        )
+        i = bisect.bisect_right(offsets, start)
+        end_of_part = offsets[i] if i < len(offsets) else cd_offset
+        parts.append(StoredPart(info.filename, view[start:end_of_part], record, info))
     return ZipPackage(data, parts, data[end:])
 
 
@@ -160,7 +162,7 @@ def repack(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def dos_stamp(date_time: tuple[int, int, int, int, int, int]) -> bytes:
+def _dos_stamp(date_time: tuple[int, int, int, int, int, int]) -> bytes:
     """A zip header's (time, date) fields for ``date_time`` (years before 1980 clamp)."""
     year, month, day, hour, minute, second = date_time
     return struct.pack(
@@ -171,10 +173,10 @@ def dos_stamp(date_time: tuple[int, int, int, int, int, int]) -> bytes:
 
 
 # New parts carry a fixed time, so the same inputs make the same bytes (hashes in the ledger).
-_FIXED_STAMP = dos_stamp((2026, 1, 1, 0, 0, 0))
+_FIXED_STAMP = _dos_stamp((2026, 1, 1, 0, 0, 0))
 
 
-def compress(content: bytes, method: int, level: int = 6) -> bytes:
+def _compress(content: bytes, method: int, level: int = 6) -> bytes:
     if method == zipfile.ZIP_STORED:
         return content
     if method != zipfile.ZIP_DEFLATED:
@@ -225,7 +227,7 @@ class ZipWriter:
         method = old_method if method is None else method
         if level is None:
             level = _LEVELS[(flags >> 1) & 3]
-        body = compress(content, method, level)
+        body = _compress(content, method, level)
         crc = zlib.crc32(content)
         flags &= ~_DATA_DESCRIPTOR  # sizes are in the header: no data descriptor follows
         # A part that was stored and is now deflated needs version 2.0 to extract.
@@ -252,11 +254,11 @@ class ZipWriter:
         self._write(header + name + extra + body, central)
 
     def add(self, name: str, content: bytes, level: int = 6, stamp: bytes | None = None) -> None:
-        """A new deflated part; ``stamp`` is its (time, date) fields (see ``dos_stamp``),
+        """A new deflated part; ``stamp`` is its (time, date) fields (as ``_dos_stamp`` makes them),
         a fixed date by default."""
         raw_name = name.encode("utf-8")
         flags = 0 if raw_name.isascii() else _UTF8_NAME
-        body = compress(content, zipfile.ZIP_DEFLATED, level)
+        body = _compress(content, zipfile.ZIP_DEFLATED, level)
         fixed = (
             struct.pack("<HH", flags, zipfile.ZIP_DEFLATED)
             + (stamp or _FIXED_STAMP)

@@ -216,12 +216,12 @@ def compile_template(path: Path, name: str | None = None) -> CompiledTemplate:
             _compile_part(label, env, docxtpl, member, kind, zf.read(member))
             for member, kind in tagged
         ]
-    except zipfile.BadZipFile as e:
+    except (zipfile.BadZipFile, ZipLayoutError) as e:
         raise TemplateError(
             f"{path}: not a Word .docx file ({e}), or one protected with a password - save it "
             "from Word as 'Word Document (.docx)' without a password"
         ) from e
-    except (etree.XMLSyntaxError, KeyError, ValueError, zlib.error, ZipLayoutError) as e:
+    except (etree.XMLSyntaxError, KeyError, ValueError, zlib.error) as e:
         raise TemplateError(
             f"{path}: the Word file is damaged ({e}) - open it in Word and save it again"
         ) from e
@@ -230,7 +230,8 @@ def compile_template(path: Path, name: str | None = None) -> CompiledTemplate:
 
 def _package(path: Path, data: bytes) -> ZipPackage:
     """The template's parts as stored; a file from an unusual zip tool (ZIP64, gaps) is
-    re-packed in memory first, since its parts are copied into every letter."""
+    re-packed in memory first, since its parts are copied into every letter. Raises
+    ZipLayoutError for a file that is not a zip or is damaged."""
     try:
         return read_package(data)
     except ZipLayoutError as e:
@@ -239,7 +240,7 @@ def _package(path: Path, data: bytes) -> ZipPackage:
                 f"{path}: the file is password-protected - save a copy without a password"
             ) from e
         if e.reason not in ("zip64", "unusual"):
-            raise zipfile.BadZipFile(str(e)) from e
+            raise
     return read_package(repack(data))
 
 

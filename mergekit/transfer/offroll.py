@@ -47,7 +47,7 @@ from mergekit.read.columns import SHEETS
 from mergekit.read.sheets import column_letter
 from mergekit.read.tracking import read_tracking
 from mergekit.read.transferlist import TransferList, read_transfer_list
-from mergekit.transfer.pending import PendingWrite, display, pending_path, reconcile_pending
+from mergekit.transfer.pending import PendingWrite, pending_path, reconcile_pending
 from mergekit.transfer.xlsx.workbook import XlsxWorkbook, file_stamp, refuse_if_locked
 from mergekit.transfer.xlsx.xmlbytes import CellValue
 
@@ -271,8 +271,8 @@ def plan_set(
         # --leaving-date exists to correct the date (until authorised), so it needs no replace.
         if old not in (None, "") and not replace and field != "date_of_leaving":
             raise WriteBackError(
-                f"{who}: {_label(field)} is already recorded as {display(old)} - to change "
-                f"it to {display(value)}, run again with --replace"
+                f"{who}: {_label(field)} is already recorded as {v.text(old)} - to change "
+                f"it to {v.text(value)}, run again with --replace"
             )
         changes[field] = value
     after = {**current, **changes}
@@ -566,7 +566,7 @@ def _write(
         for field, value in values.items():
             ref = f"{column_letter(tl.columns[field])}{row}"
             sheet.set(ref, value)
-            changes.append(CellChange(field, ref, display(old.get(field)), display(value)))
+            changes.append(CellChange(field, ref, v.text(old.get(field)), v.text(value)))
         intent = PendingWrite(
             str(tl.path),
             tl.sheet,

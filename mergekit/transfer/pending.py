@@ -25,13 +25,6 @@ from mergekit.read.transferlist import read_transfer_list
 from mergekit.transfer.xlsx.workbook import file_stamp
 
 
-def display(value: object) -> str:
-    """A cell value as the ledger and messages show it (dates DD/MM/YYYY)."""
-    if value is None:
-        return ""
-    return v.text(value)
-
-
 def pending_path(ledger: Path) -> Path:
     return ledger.with_name(ledger.name + ".offroll-pending.json")
 
@@ -108,8 +101,9 @@ def reconcile_pending(settings: Settings) -> str:
     if path.is_file() and list(file_stamp(path)) != intent.stamp:
         tl = read_transfer_list(settings, path)
         leaver = next((x for x in tl.leavers if x.row == intent.row), None)
+        # The note holds each cell as the ledger does: as values.text shows it.
         done = leaver is not None and all(
-            display(getattr(leaver, field, None)) == new for _, field, _, new in intent.cells
+            v.text(getattr(leaver, field, None)) == new for _, field, _, new in intent.cells
         )
     if done:
         with Ledger.open(settings.ledger_path) as ledger:
